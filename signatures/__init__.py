@@ -1,0 +1,1 @@
+"""The shipped signature database (TOML files), installed as package data."""
