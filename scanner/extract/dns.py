@@ -62,8 +62,8 @@ def read_name(message: bytes, offset: int) -> tuple[bytes | None, int]:
     return name, (end if end >= 0 else offset)
 
 
-def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str]], str | None]:
-    """(is_response, [(name, QUERY|ANSWER|CNAME)], error or None) for one DNS message.
+def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | None]], str | None]:
+    """(is_response, [(name, QUERY|ANSWER|CNAME, CNAME owner)], error or None) for one DNS message.
 
     Queries contribute their question (or, for UPDATE, zone) names; responses the owner names
     of their answer records and the targets of CNAME answers — the same fields tshark reports.
@@ -72,7 +72,7 @@ def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str]], str | N
         return False, [], "DNS header cut short"
     flags, qdcount, ancount = struct.unpack_from("!HHH", message, 2)
     response = bool(flags & 0x8000)
-    names: list[tuple[bytes | None, str]] = []
+    names: list[tuple[bytes | None, str, bytes | None]] = []
     offset = 12
     try:
         for _ in range(qdcount):
@@ -81,7 +81,7 @@ def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str]], str | N
                 raise DNSFormatError("question cut short")
             offset += 4
             if not response:
-                names.append((name, QUERY))
+                names.append((name, QUERY, None))
         if not response or (flags >> 11) & 0x0F == OPCODE_UPDATE:
             return response, names, None  # UPDATE: prerequisites, not answers
         for _ in range(ancount):
@@ -92,10 +92,10 @@ def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str]], str | N
             offset += 10
             if offset + rdlength > len(message):
                 raise DNSFormatError("answer data cut short")
-            names.append((name, ANSWER))
+            names.append((name, ANSWER, None))
             if rtype == TYPE_CNAME:
                 target, _ = read_name(message, offset)
-                names.append((target, CNAME))
+                names.append((target, CNAME, name))
             offset += rdlength
     except DNSFormatError as error:
         return response, names, str(error)

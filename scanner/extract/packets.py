@@ -36,6 +36,7 @@ class Observation:
     name: str
     how: str  # dns | answer | cname | sni | http
     local: str = ""  # "mdns" or "llmnr" for link-local multicast name resolution
+    owner: str = ""  # for a CNAME: the alias whose target this name is
 
 
 @dataclass
@@ -54,13 +55,14 @@ class ScanStats:
         if len(self.notes) < MAX_NOTES:
             self.notes.append(f"{where}: {what}")
 
-    def add(self, other: ScanStats) -> None:
+    def add(self, other: ScanStats, where: str = "") -> None:
+        """Add another file's counts; its notes get the file name in front."""
         for name in ("packets", "names", "malformed", "fragments", "invalid_names",
                      "unsupported_links"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for line in other.notes:
             if len(self.notes) < MAX_NOTES:
-                self.notes.append(line)
+                self.notes.append(f"{where}: {line}" if where else line)
 
 
 class _Stream:
@@ -152,7 +154,10 @@ class Dissector:
         self.stats.malformed += 1
         self.stats.note(f"packet #{self._number}", what)
 
-    def _emit(self, client: bytes, raw: bytes | None, how: str, local: str = "") -> None:
+    def _emit(self, client: bytes, raw: bytes | None, how: str, local: str = "",
+              owner: bytes | None = None) -> None:
+        if raw == b"":
+            return  # the root: a resolver priming query, not a name
         if raw is None:
             self.stats.invalid_names += 1
             self.stats.note(f"packet #{self._number}", f"{how} name longer than 255 bytes")
@@ -164,8 +169,14 @@ class Dissector:
             shown = raw.decode("ascii", "backslashreplace")[:80]
             self.stats.note(f"packet #{self._number}", f"{how} name {shown!r} skipped: {reason}")
             return
+        alias = ""
+        if owner is not None:
+            try:
+                alias = normalise(owner)
+            except InvalidName:
+                pass
         self.stats.names += 1
-        self.observations.append(Observation(self._time, client, name, how, local))
+        self.observations.append(Observation(self._time, client, name, how, local, alias))
 
     # -- link layers --------------------------------------------------------------------
 
@@ -426,8 +437,8 @@ class Dissector:
     def _dns(self, source: bytes, destination: bytes, message: bytes, local: str = "") -> None:
         response, names, error = dns.parse(message)
         client = destination if response else source
-        for name, how in names:
-            self._emit(client, name, how, local)
+        for name, how, owner in names:
+            self._emit(client, name, how, local, owner)
         if error:
             self._malformed(f"DNS {error}")
 

@@ -1,0 +1,422 @@
+"""The `appradar` command line: parse options, call one library function, render the result."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scanner import __version__
+from scanner.errors import AppradarError
+from scanner.inventory import open_database, queries
+from scanner.inventory.register_store import register_rows, save_register, set_link
+from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key
+from scanner.register import match_rows, read_register
+from scanner.reports import export
+from scanner.reports.render import render
+from scanner.scan import scan as run_scan
+from scanner.signatures.catalog import Catalog
+from scanner.signatures.loader import Problems, load_directory
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+# -- shared options ------------------------------------------------------------------------
+
+def db_option(command: F) -> F:
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), envvar="APPRADAR_DB",
+        default="inventory.db", show_default=True, help="Inventory database (env APPRADAR_DB).",
+    )(command)
+
+
+def signatures_option(command: F) -> F:
+    return click.option(
+        "--signatures", "local_signatures", envvar="APPRADAR_SIGNATURES",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The school's own signature directory, added to the shipped ones.",
+    )(command)
+
+
+def output_options(command: F) -> F:
+    return click.option(
+        "--format", "output", type=click.Choice(["table", "json", "csv"]), default=None,
+        help="Output format (default: table on a terminal, json otherwise).",
+    )(command)
+
+
+def site_option(command: F) -> F:
+    return click.option("--site", default=None, help="Only this site (school).")(command)
+
+
+def _output(output: str | None) -> str:
+    if output:
+        return output
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def _echo(records: list[dict[str, Any]], columns: list[str], output: str | None) -> None:
+    click.echo(render(records, columns, _output(output)))
+
+
+# -- the group -----------------------------------------------------------------------------
+
+class AppradarGroup(click.Group):
+    """Turns AppradarError into `Error: …` with exit 1, Ctrl-C into exit 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AppradarError as error:
+            if ctx.meta.get("traceback"):
+                raise
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except sqlite3.DatabaseError as error:
+            if ctx.meta.get("traceback"):
+                raise
+            click.echo(f"Error: the inventory database: {error}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=AppradarGroup, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="appradar")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
+@click.pass_context
+def cli(ctx: click.Context, traceback: bool) -> None:
+    """Which apps does the school network really use, and which are missing from the register?
+
+    \b
+    Example:
+      appradar scan captures/ && appradar apps --unregistered
+    """
+    ctx.meta["traceback"] = traceback
+
+
+def main() -> None:
+    cli(prog_name="appradar")
+
+
+# -- scan ----------------------------------------------------------------------------------
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--site", default="default", show_default=True, help="Site (school) of these data.")
+@click.option("--keep-client-addresses", is_flag=True,
+              help="Store raw client addresses instead of pseudonyms (recorded in the run).")
+@db_option
+@signatures_option
+def scan(paths: tuple[str, ...], site: str, keep_client_addresses: bool, db_path: Path,
+         local_signatures: Path | None) -> None:
+    """Import capture files (pcap, pcapng, gzip): files, directories or globs.
+
+    A file already imported is skipped; an interrupted scan continues where it stopped.
+
+    \b
+    Example:
+      appradar scan /var/captures/*.pcap.gz --site lyceum
+    """
+    catalog = Catalog.load(local_signatures)
+    database = open_database(db_path)
+    key = load_or_create_key(key_path_for(db_path))
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    result = run_scan(database, catalog, list(paths),
+                      Pseudonymiser(key, keep_addresses=keep_client_addresses), site)
+    stats = result.stats
+    for item in result.files:
+        if item.status in ("failed", "skipped"):
+            click.echo(f"{'Error' if item.status == 'failed' else 'Skipped'}: {item.message}",
+                       err=True)
+        elif item.status == "already imported":
+            click.echo(f"{item.path}: already imported, skipped", err=True)
+    click.echo(
+        f"Scanned {len(result.files)} file(s): {stats.packets:,} packets, {stats.names:,} names, "
+        f"{stats.malformed:,} malformed, {stats.invalid_names:,} invalid names skipped, "
+        f"{stats.fragments:,} IP fragments.", err=True)
+    for line in stats.notes[:10]:
+        click.echo(f"  {line}", err=True)
+    if result.interrupted:
+        click.echo("Interrupted: the database holds everything up to the last batch; "
+                   "run the same scan again to continue.", err=True)
+        sys.exit(130)
+    if result.failed:
+        sys.exit(1)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+# -- apps and domains ----------------------------------------------------------------------
+
+APP_COLUMNS = ["app", "name", "vendor", "vendor_country", "category", "registered", "status",
+               "devices", "hits", "first_seen", "last_seen"]
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--unregistered", is_flag=True, help="Only apps the register does not cover.")
+@click.option("--since", metavar="DATE", help="Only use on or after DATE (YYYY-MM-DD).")
+@click.option("--all", "include_all", is_flag=True, help="Include infrastructure (CDNs, sign-in).")
+@site_option
+@output_options
+@db_option
+@signatures_option
+def apps(unregistered: bool, since: str | None, include_all: bool, site: str | None,
+         output: str | None, db_path: Path, local_signatures: Path | None) -> None:
+    """Apps seen on the network, with register and review status.
+
+    \b
+    Example:
+      appradar apps --unregistered --format csv > unregistered.csv
+    """
+    catalog = Catalog.load(local_signatures)
+    records = queries.apps(open_database(db_path), catalog, unregistered=unregistered,
+                           include_infrastructure=include_all, since=since, site=site)
+    if _output(output) == "table":
+        for record in records:
+            record["devices"] = export.device_count(record["devices"])
+    _echo(records, APP_COLUMNS, output)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--unknown", is_flag=True, help="Only names no signature attributes to an app.")
+@site_option
+@output_options
+@db_option
+def domains(unknown: bool, site: str | None, output: str | None, db_path: Path) -> None:
+    """Observed domain names, with the app each maps to and how it was seen.
+
+    \b
+    Example:
+      appradar domains --unknown --format json
+    """
+    records = queries.domains(open_database(db_path), unknown=unknown, site=site)
+    _echo(records, ["domain", "app", "seen_as", "hits", "devices", "first_seen", "last_seen"],
+          output)
+
+
+# -- register ------------------------------------------------------------------------------
+
+@cli.group(context_settings=CONTEXT)
+def register() -> None:
+    """The school's processing register (verwerkingsregister)."""
+
+
+@register.command("import", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="Force a column's meaning, e.g. --map 'Naam=application'.")
+@click.option("--threshold", default=90.0, show_default=True,
+              help="Confidence from which a match is applied rather than proposed.")
+@db_option
+@signatures_option
+def register_import(file: Path, mapping: tuple[str, ...], threshold: float, db_path: Path,
+                    local_signatures: Path | None) -> None:
+    """Import a register (CSV: , ; tab or |; UTF-8 with or without BOM, cp1252).
+
+    \b
+    Example:
+      appradar register import verwerkingsregister.csv
+    """
+    column_map = {}
+    for item in mapping:
+        column, sep, field = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{item}' is not COLUMN=FIELD", param_hint="--map")
+        column_map[column.strip()] = field.strip()
+    catalog = Catalog.load(local_signatures)
+    register_file = read_register(file, column_map or None)
+    matches = match_rows(register_file.rows, list(catalog.apps.values()), threshold=threshold)
+    save_register(open_database(db_path), register_file, matches)
+    linked = {match.row for match in matches if match.applied}
+    proposed = {match.row for match in matches if not match.applied} - linked
+    click.echo(f"Imported {len(register_file.rows)} rows from {file} "
+               f"(delimiter {register_file.delimiter!r}, {register_file.encoding}): "
+               f"{len(linked)} linked to apps, {len(proposed)} with proposals only, "
+               f"{len(register_file.rows) - len(linked) - len(proposed)} unmatched.")
+    for problem in register_file.problems:
+        click.echo(f"  {problem}", err=True)
+
+
+@register.command("show", context_settings=CONTEXT)
+@output_options
+@db_option
+def register_show(output: str | None, db_path: Path) -> None:
+    """Register rows with the apps they are linked to, confidence and proposals.
+
+    \b
+    Example:
+      appradar register show
+    """
+    records = register_rows(open_database(db_path))
+    _echo(records, ["row", "application", "vendor", "apps", "confidence", "method", "proposals"],
+          output)
+
+
+@register.command("link", context_settings=CONTEXT)
+@click.argument("row", type=int)
+@click.argument("app")
+@db_option
+@signatures_option
+def register_link(row: int, app: str, db_path: Path, local_signatures: Path | None) -> None:
+    """Link register ROW to APP (a manual decision, kept across re-imports).
+
+    \b
+    Example:
+      appradar register link 7 google-classroom
+    """
+    set_link(open_database(db_path), Catalog.load(local_signatures), row, app, linked=True)
+    click.echo(f"Row {row} now covers {app}.")
+
+
+@register.command("unlink", context_settings=CONTEXT)
+@click.argument("row", type=int)
+@click.argument("app")
+@db_option
+@signatures_option
+def register_unlink(row: int, app: str, db_path: Path, local_signatures: Path | None) -> None:
+    """Undo a link (automatic or manual) between register ROW and APP.
+
+    \b
+    Example:
+      appradar register unlink 7 google-classroom
+    """
+    set_link(open_database(db_path), Catalog.load(local_signatures), row, app, linked=False)
+    click.echo(f"Row {row} no longer covers {app}.")
+
+
+# -- export --------------------------------------------------------------------------------
+
+@cli.group(context_settings=CONTEXT, name="export")
+def export_group() -> None:
+    """Hand-overs: files for the register and the FG."""
+
+
+@export_group.command("csv", context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--delimiter", default=";", show_default=True, help="Field separator.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
+              help="Language of the column headers.")
+@site_option
+@db_option
+@signatures_option
+def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: Path,
+               local_signatures: Path | None) -> None:
+    """One row per unregistered app, register-shaped, for Excel (UTF-8 with BOM).
+
+    \b
+    Example:
+      appradar export csv nieuw-in-register.csv
+    """
+    if len(delimiter) != 1:
+        raise click.BadParameter("must be a single character", param_hint="--delimiter")
+    records = queries.apps(open_database(db_path), Catalog.load(local_signatures),
+                           unregistered=True, site=site)
+    count = export.write_csv(out, records, delimiter=delimiter, language=lang)
+    click.echo(f"Wrote {count} unregistered app(s) to {out}.")
+
+
+# -- signatures ----------------------------------------------------------------------------
+
+@cli.group(context_settings=CONTEXT)
+def signatures() -> None:
+    """The signature database: which domains belong to which app."""
+
+
+@signatures.command("list", context_settings=CONTEXT)
+@output_options
+@signatures_option
+def signatures_list(output: str | None, local_signatures: Path | None) -> None:
+    """Every app, infrastructure and tracker entry.
+
+    \b
+    Example:
+      appradar signatures list --format csv
+    """
+    catalog = Catalog.load(local_signatures)
+    records = [{"app": app.id, "name": app.name, "kind": app.kind.value, "vendor": app.vendor,
+                "vendor_country": app.vendor_country, "category": app.category,
+                "domains": list(app.domains) + list(app.hosts)}
+               for app in sorted(catalog.apps.values(), key=lambda item: item.id)]
+    _echo(records, ["app", "name", "kind", "vendor", "vendor_country", "category", "domains"],
+          output)
+
+
+@signatures.command("show", context_settings=CONTEXT)
+@click.argument("app")
+@signatures_option
+def signatures_show(app: str, local_signatures: Path | None) -> None:
+    """All facts about one app.
+
+    \b
+    Example:
+      appradar signatures show magister
+    """
+    catalog = Catalog.load(local_signatures)
+    found = catalog.apps.get(app)
+    if found is None:
+        raise AppradarError(f"unknown app '{app}'; see 'appradar signatures list'")
+    facts = {key: value for key, value in vars(found).items()}
+    facts["kind"] = found.kind.value
+    click.echo(json.dumps(facts, indent=2, ensure_ascii=False, default=list))
+
+
+@signatures.command("test", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True)
+@output_options
+@signatures_option
+def signatures_test(names: tuple[str, ...], output: str | None,
+                    local_signatures: Path | None) -> None:
+    """Which app (and which rule) each DOMAIN matches.
+
+    \b
+    Example:
+      appradar signatures test school.magister.net classroom.google.com
+    """
+    from scanner.names import InvalidName, normalise
+
+    catalog = Catalog.load(local_signatures)
+    records = []
+    for name in names:
+        try:
+            found = catalog.match(normalise(name))
+        except InvalidName as reason:
+            raise AppradarError(f"'{name}' is not a domain name: {reason}") from None
+        records.append({"domain": name, "app": found.app if found else None,
+                        "rule": found.describe() if found else None})
+    _echo(records, ["domain", "app", "rule"], output)
+
+
+@signatures.command("validate", context_settings=CONTEXT)
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def signatures_validate(directory: Path | None) -> None:
+    """Check signature files: syntax, fields, duplicate ids and rules claimed twice.
+
+    Without DIR the shipped database is checked.
+
+    \b
+    Example:
+      appradar signatures validate /etc/appradar/signatures
+    """
+    from scanner.signatures.loader import shipped_directory
+
+    problems = Problems()
+    apps_found = load_directory(directory or shipped_directory(), problems)
+    catalog = Catalog(apps_found, problems)
+    if problems.lines:
+        for line in problems.lines:
+            click.echo(line)
+        raise AppradarError(f"{len(problems.lines)} problem(s) in {len(apps_found)} file(s)")
+    click.echo(f"{len(catalog.apps)} signature file(s), no problems.")
+
+

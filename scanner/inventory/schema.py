@@ -1,0 +1,105 @@
+"""Open (or create) the SQLite inventory with its schema, in WAL mode, owner-only.
+
+Aggregates are kept per domain, and a domain's app is looked up at read time: when a
+signature update or a CNAME seen later re-attributes a domain, every count follows.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from scanner.errors import InventoryError
+
+SCHEMA_VERSION = 1
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, command TEXT, site TEXT, started TEXT, finished TEXT,
+    status TEXT, frames INTEGER DEFAULT 0, names INTEGER DEFAULT 0,
+    malformed INTEGER DEFAULT 0, invalid_names INTEGER DEFAULT 0,
+    skipped_files INTEGER DEFAULT 0, notes TEXT, keep_client_addresses INTEGER DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, path TEXT, size INTEGER,
+    inode INTEGER, site TEXT NOT NULL, frames_done INTEGER DEFAULT 0, status TEXT,
+    run_id INTEGER, started TEXT, finished TEXT,
+    UNIQUE (fingerprint, site)
+);
+CREATE TABLE IF NOT EXISTS domains (
+    id INTEGER PRIMARY KEY, domain TEXT NOT NULL UNIQUE, app TEXT, rule TEXT, via TEXT,
+    registrable TEXT, seen INTEGER DEFAULT 0, hits INTEGER DEFAULT 0,
+    first_seen REAL, last_seen REAL
+);
+CREATE INDEX IF NOT EXISTS domains_app ON domains (app);
+CREATE TABLE IF NOT EXISTS cnames (
+    alias TEXT NOT NULL, target TEXT NOT NULL, first_seen REAL, last_seen REAL,
+    PRIMARY KEY (alias, target)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+    id INTEGER PRIMARY KEY, pseudonym TEXT NOT NULL UNIQUE, first_seen REAL, last_seen REAL
+);
+CREATE TABLE IF NOT EXISTS daily (
+    day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
+    hits INTEGER DEFAULT 0,
+    PRIMARY KEY (day, site, segment, domain_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS device_days (
+    day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    PRIMARY KEY (day, site, segment, domain_id, device_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS device_days_domain ON device_days (domain_id);
+CREATE TABLE IF NOT EXISTS apps (
+    id TEXT PRIMARY KEY, name TEXT, kind TEXT, vendor TEXT, vendor_country TEXT, eea INTEGER,
+    category TEXT, facts TEXT
+);
+CREATE TABLE IF NOT EXISTS register_imports (
+    id INTEGER PRIMARY KEY, path TEXT, imported TEXT, rows INTEGER, delimiter TEXT,
+    encoding TEXT, current INTEGER DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS register_rows (
+    id INTEGER PRIMARY KEY, import_id INTEGER NOT NULL, row INTEGER NOT NULL,
+    application TEXT, vendor TEXT, fields TEXT, raw TEXT
+);
+CREATE TABLE IF NOT EXISTS register_links (
+    import_id INTEGER NOT NULL, row INTEGER NOT NULL, app TEXT NOT NULL,
+    confidence REAL, method TEXT, applied INTEGER, decided TEXT,
+    PRIMARY KEY (import_id, row, app)
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    app TEXT PRIMARY KEY, status TEXT NOT NULL, note TEXT, updated TEXT
+);
+"""
+
+
+def open_database(path: Path) -> sqlite_utils.Database:
+    """The inventory at `path`, created owner-only if new; a foreign file is refused."""
+    if str(path) != ":memory:" and not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise InventoryError(f"cannot create the database {path}: {error}") from None
+    try:
+        connection = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        database = sqlite_utils.Database(connection)
+        existing = set(database.table_names())
+        if existing and "meta" not in existing:
+            raise InventoryError(f"{path} is an SQLite database, but not an appradar inventory")
+        connection.executescript(TABLES)
+        connection.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+    except sqlite3.DatabaseError as error:
+        raise InventoryError(f"{path} is not an appradar inventory ({error})") from None
+    return database

@@ -1,0 +1,241 @@
+"""Batched, transactional writes of observations: what a scan or capture stores.
+
+A batch is aggregated in memory (per domain, per day, per device) and written in one
+transaction together with the import's progress, so an interrupted run leaves the database
+as it was after the last whole batch and a re-run continues from there without counting twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import sqlite_utils
+from publicsuffixlist import PublicSuffixList
+
+from scanner.extract import Observation
+from scanner.signatures.catalog import Catalog
+
+# How a name was seen, stored as bits so merging is a bitwise OR in SQL.
+SEEN_BITS = {"dns": 1, "answer": 2, "cname": 4, "sni": 8, "http": 16, "quic": 32}
+CONTACTS = {"dns", "sni", "http", "quic"}  # answers and CNAMEs repeat a lookup, not a new one
+MAX_CNAME_HOPS = 8
+
+_suffixes = PublicSuffixList()
+
+
+def registrable(domain: str) -> str:
+    """The registrable domain ('school.magister.net' → 'magister.net'), or the name itself."""
+    return _suffixes.privatesuffix(domain) or domain
+
+
+def seen_as(bits: int) -> list[str]:
+    return [name for name, bit in SEEN_BITS.items() if bits & bit]
+
+
+@dataclass
+class Batch:
+    names: dict[str, list[float]] = field(default_factory=dict)  # hits, first, last, bits
+    cnames: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    daily: dict[tuple[str, str, str], int] = field(default_factory=dict)  # day, segment, name
+    device_days: set[tuple[str, str, str, str]] = field(default_factory=set)
+    devices: dict[str, list[float]] = field(default_factory=dict)
+    observations: int = 0
+
+
+class InventoryWriter:
+    """Collect observations; `flush()` writes them in one transaction."""
+
+    def __init__(self, database: sqlite_utils.Database, catalog: Catalog, site: str,
+                 pseudonymise: Callable[[bytes], str],
+                 segment_of: Callable[[bytes], str] = lambda address: "other") -> None:
+        self.database = database
+        self.catalog = catalog
+        self.site = site
+        self.pseudonymise = pseudonymise
+        self.segment_of = segment_of
+        self.batch = Batch()
+        self._days: dict[int, str] = {}
+        self._domain_ids: dict[str, int] = {}
+
+    def add(self, observations: Iterable[Observation], local_names: bool = False) -> None:
+        batch = self.batch
+        for item in observations:
+            if item.local and not local_names:
+                continue  # mDNS/LLMNR names are device names on the LAN, not apps
+            batch.observations += 1
+            moment = item.time
+            entry = batch.names.get(item.name)
+            bit = SEEN_BITS[item.how]
+            if entry is None:
+                batch.names[item.name] = [1, moment, moment, bit]
+            else:
+                entry[0] += 1
+                entry[1] = min(entry[1], moment)
+                entry[2] = max(entry[2], moment)
+                entry[3] = int(entry[3]) | bit
+            day = self._day(moment)
+            segment = self.segment_of(item.client)
+            if item.how in CONTACTS:
+                key = (day, segment, item.name)
+                batch.daily[key] = batch.daily.get(key, 0) + 1
+            device = self.pseudonymise(item.client)
+            batch.device_days.add((day, segment, item.name, device))
+            seen = batch.devices.get(device)
+            if seen is None:
+                batch.devices[device] = [moment, moment]
+            else:
+                seen[0] = min(seen[0], moment)
+                seen[1] = max(seen[1], moment)
+            if item.how == "cname" and item.owner:
+                link = batch.cnames.get((item.owner, item.name))
+                if link is None:
+                    batch.cnames[(item.owner, item.name)] = [moment, moment]
+                else:
+                    link[0] = min(link[0], moment)
+                    link[1] = max(link[1], moment)
+
+    def _day(self, moment: float) -> str:
+        key = int(moment // 3600)  # local days can start on any hour boundary
+        day = self._days.get(key)
+        if day is None:
+            day = self._days[key] = time.strftime("%Y-%m-%d", time.localtime(key * 3600))
+        return day
+
+    def flush(self, progress: Callable[[], None] | None = None) -> None:
+        """Write the batch and call `progress` (the import's bookkeeping) in one transaction."""
+        batch, self.batch = self.batch, Batch()
+        connection = self.database.conn
+        with connection:  # BEGIN … COMMIT, or ROLLBACK on any exception (Ctrl-C included)
+            connection.execute("BEGIN")
+            self._write(batch)
+            if progress is not None:
+                progress()
+
+    def _write(self, batch: Batch) -> None:
+        execute_many = self.database.conn.executemany
+        execute_many(
+            "INSERT INTO cnames (alias, target, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (alias, target) DO UPDATE SET "
+            "first_seen = min(first_seen, excluded.first_seen), "
+            "last_seen = max(last_seen, excluded.last_seen)",
+            [(alias, target, first, last) for (alias, target), (first, last)
+             in batch.cnames.items()],
+        )
+        rows = []
+        for name, (hits, first, last, bits) in batch.names.items():
+            app, rule, via = self._attribute(name, batch)
+            rows.append((name, app, rule, via, registrable(name), int(bits), int(hits),
+                         first, last))
+        execute_many(
+            "INSERT INTO domains (domain, app, rule, via, registrable, seen, hits, first_seen, "
+            "last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET "
+            "app = coalesce(excluded.app, app), rule = coalesce(excluded.rule, rule), "
+            "via = coalesce(excluded.via, via), seen = seen | excluded.seen, "
+            "hits = hits + excluded.hits, first_seen = min(first_seen, excluded.first_seen), "
+            "last_seen = max(last_seen, excluded.last_seen)",
+            rows,
+        )
+        self._reattribute_aliases(batch)
+        ids = self._ids_for(batch.names)
+        execute_many(
+            "INSERT INTO devices (pseudonym, first_seen, last_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT (pseudonym) DO UPDATE SET "
+            "first_seen = min(first_seen, excluded.first_seen), "
+            "last_seen = max(last_seen, excluded.last_seen)",
+            [(device, first, last) for device, (first, last) in batch.devices.items()],
+        )
+        device_ids = self._device_ids(batch.devices)
+        execute_many(
+            "INSERT INTO daily (day, site, segment, domain_id, hits) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (day, site, segment, domain_id) DO UPDATE SET hits = hits + excluded.hits",
+            [(day, self.site, segment, ids[name], hits)
+             for (day, segment, name), hits in batch.daily.items()],
+        )
+        execute_many(
+            "INSERT OR IGNORE INTO device_days (day, site, segment, domain_id, device_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(day, self.site, segment, ids[name], device_ids[device])
+             for day, segment, name, device in batch.device_days],
+        )
+        self._remember_apps({row[1] for row in rows if row[1]})
+
+    def _attribute(self, name: str, batch: Batch) -> tuple[str | None, str | None, str | None]:
+        """A rule that covers the name, else the first rule along its CNAME chain."""
+        found = self.catalog.match(name)
+        if found is not None:
+            return found.app, found.rule, "rule"
+        current, visited = name, {name}
+        for _ in range(MAX_CNAME_HOPS):
+            target = self._cname_target(current, batch)
+            if target is None or target in visited:
+                break
+            found = self.catalog.match(target)
+            if found is not None:
+                return found.app, found.rule, f"cname:{target}"
+            visited.add(target)
+            current = target
+        return None, None, None
+
+    def _cname_target(self, alias: str, batch: Batch) -> str | None:
+        for (owner, target) in batch.cnames:
+            if owner == alias:
+                return target
+        row = self.database.conn.execute(
+            "SELECT target FROM cnames WHERE alias = ? ORDER BY last_seen DESC LIMIT 1", (alias,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def _reattribute_aliases(self, batch: Batch) -> None:
+        """An alias stored before its CNAME was seen now gets the app its target has."""
+        for alias, _target in batch.cnames:
+            if alias in batch.names:
+                continue
+            row = self.database.conn.execute(
+                "SELECT app FROM domains WHERE domain = ?", (alias,)).fetchone()
+            if row is not None and row[0] is None:
+                app, rule, via = self._attribute(alias, batch)
+                if app is not None:
+                    self.database.conn.execute(
+                        "UPDATE domains SET app = ?, rule = ?, via = ? WHERE domain = ?",
+                        (app, rule, via, alias))
+
+    def _ids_for(self, names: Iterable[str]) -> dict[str, int]:
+        missing = [name for name in names if name not in self._domain_ids]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for domain_id, domain in self.database.conn.execute(
+                f"SELECT id, domain FROM domains WHERE domain IN ({marks})", chunk
+            ):
+                self._domain_ids[domain] = domain_id
+        return self._domain_ids
+
+    def _device_ids(self, devices: Iterable[str]) -> dict[str, int]:
+        result: dict[str, int] = {}
+        chunk_list = list(devices)
+        for start in range(0, len(chunk_list), 500):
+            chunk = chunk_list[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for device_id, pseudonym in self.database.conn.execute(
+                f"SELECT id, pseudonym FROM devices WHERE pseudonym IN ({marks})", chunk
+            ):
+                result[pseudonym] = device_id
+        return result
+
+    def _remember_apps(self, app_ids: set[str]) -> None:
+        """Keep the facts of every app seen, so reports still read after signatures change."""
+        rows = []
+        for app_id in app_ids:
+            app = self.catalog.apps[app_id]
+            rows.append((app.id, app.name, app.kind.value, app.vendor, app.vendor_country,
+                         None if app.eea is None else int(app.eea), app.category))
+        self.database.conn.executemany(
+            "INSERT INTO apps (id, name, kind, vendor, vendor_country, eea, category) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+            "kind = excluded.kind, vendor = excluded.vendor, "
+            "vendor_country = excluded.vendor_country, eea = excluded.eea, "
+            "category = excluded.category",
+            rows,
+        )

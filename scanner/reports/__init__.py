@@ -1,0 +1,1 @@
+"""Hand-overs: terminal tables, JSON, CSV, and the register-shaped export."""

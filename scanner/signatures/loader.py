@@ -1,0 +1,157 @@
+"""Read signature files, check them once, and build the Catalog the hot path matches against.
+
+Validation happens here, at load, so matching never has to doubt its data: every problem is
+reported with file and line, and a database with problems is not used.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from scanner.names import InvalidName, normalise
+from scanner.signatures.model import App, Kind
+
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
+_COUNTRY = re.compile(r"[A-Z]{2}\Z")
+LEVELS = {"po", "vo", "so", "mbo", "hbo", "wo"}
+REQUIRED = ("id", "name", "kind")
+KNOWN_KEYS = {
+    "id", "name", "kind", "vendor", "vendor_country", "eea", "category", "education_levels",
+    "aliases", "domains", "hosts", "description", "privacy", "sources",
+}
+
+
+@dataclass
+class Problems:
+    """Every problem found while loading, as `file:line: message` lines."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, origin: str, line: int, message: str) -> None:
+        self.lines.append(f"{origin}:{line}: {message}")
+
+
+def shipped_directory() -> Path:
+    """The signature files installed with appradar (works from a checkout and a wheel)."""
+    return Path(str(resources.files("appradar_signatures")))
+
+
+def signature_files(directory: Path) -> list[Path]:
+    return sorted(path for path in directory.rglob("*.toml") if path.is_file())
+
+
+def load_directory(directory: Path, problems: Problems) -> list[App]:
+    apps = []
+    for path in signature_files(directory):
+        app = load_file(path, problems)
+        if app is not None:
+            apps.append(app)
+    return apps
+
+
+def load_file(path: Path, problems: Problems) -> App | None:
+    origin = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        problems.add(origin, 1, f"cannot read: {error}")
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        problems.add(origin, int(match.group(1)) if match else 1, f"not valid TOML: {error}")
+        return None
+    before = len(problems.lines)
+    app = _build(data, text, origin, problems)
+    if app is not None and app.id != path.stem:
+        problems.add(origin, _line_of(text, "id"), f"id '{app.id}' differs from the file name")
+    return app if len(problems.lines) == before else None
+
+
+def _line_of(text: str, key: str, value: str | None = None) -> int:
+    """The line a key (or a value inside a list) is written on, for messages."""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if value is not None and f'"{value}"' in line:
+            return number
+        if value is None and (stripped.startswith(f"{key} ") or stripped.startswith(f"{key}=")):
+            return number
+    return 1
+
+
+def _build(data: dict[str, Any], text: str, origin: str, problems: Problems) -> App | None:
+    def bad(key: str, message: str, value: str | None = None) -> None:
+        problems.add(origin, _line_of(text, key, value), message)
+
+    for key in REQUIRED:
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            bad(key, f"'{key}' is missing or empty")
+    for key in sorted(set(data) - KNOWN_KEYS):
+        bad(key, f"unknown field '{key}'")
+    if any(not isinstance(data.get(key), str) or not data[key].strip() for key in REQUIRED):
+        return None
+    if not _ID.match(data["id"]):
+        bad("id", f"id '{data['id']}' must be lower-case letters, digits and '-'")
+    try:
+        kind = Kind(data["kind"])
+    except ValueError:
+        bad("kind", f"kind '{data['kind']}' is not one of: app, infrastructure, tracker")
+        kind = Kind.APP
+    country = data.get("vendor_country", "unknown")
+    if country != "unknown" and not (isinstance(country, str) and _COUNTRY.match(country)):
+        bad("vendor_country", f"vendor_country '{country}' is not an ISO code or 'unknown'")
+    eea = data.get("eea", "unknown")
+    if eea not in (True, False, "unknown"):
+        bad("eea", "eea must be true, false or \"unknown\"")
+    levels = _strings(data, "education_levels", text, origin, problems)
+    for level in levels:
+        if level not in LEVELS:
+            bad("education_levels", f"education level '{level}' is not one of "
+                + ", ".join(sorted(LEVELS)), level)
+    rules: dict[str, tuple[str, ...]] = {}
+    for key in ("domains", "hosts"):
+        normalised = []
+        for rule in _strings(data, key, text, origin, problems):
+            try:
+                normalised.append(normalise(rule))
+            except InvalidName as reason:
+                bad(key, f"{key[:-1]} rule '{rule}' is not a valid name: {reason}", rule)
+        rules[key] = tuple(normalised)
+    if not rules["domains"] and not rules["hosts"]:
+        bad("domains", "no domains or hosts: the app could never be matched")
+    privacy = data.get("privacy", {})
+    if not isinstance(privacy, dict):
+        bad("privacy", "privacy must be a table")
+        privacy = {}
+    return App(
+        id=data["id"],
+        name=data["name"].strip(),
+        kind=kind,
+        vendor=str(data.get("vendor", "unknown")),
+        vendor_country=str(country),
+        eea=None if eea == "unknown" else bool(eea),
+        category=str(data.get("category", "unknown")),
+        education_levels=tuple(levels),
+        aliases=tuple(_strings(data, "aliases", text, origin, problems)),
+        domains=rules["domains"],
+        hosts=rules["hosts"],
+        description=str(data.get("description", "")),
+        privacy=dict(privacy),
+        sources=tuple(_strings(data, "sources", text, origin, problems)),
+        origin=origin,
+    )
+
+
+def _strings(data: dict[str, Any], key: str, text: str, origin: str,
+             problems: Problems) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        problems.add(origin, _line_of(text, key), f"'{key}' must be a list of strings")
+        return []
+    return value
