@@ -17,7 +17,7 @@ from scapy.utils import PcapWriter
 CLIENT = "10.1.2.3"
 
 
-def ETH(**fields: object) -> Ether:  # noqa: N802 - reads like the scapy layer it builds
+def ether(**fields: object) -> Ether:
     """Ethernet with fixed addresses: scapy would otherwise look up routes and ARP."""
     return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", **fields)
 
@@ -71,8 +71,8 @@ def split_records(handshake_record: bytes, size: int) -> bytes:
 
 def udp_dns(payload: bytes, response: bool = False) -> Packet:
     if response:
-        return ETH() / IP(src=SERVER, dst=CLIENT) / UDP(sport=53, dport=40000) / Raw(payload)
-    return ETH() / IP(src=CLIENT, dst=SERVER) / UDP(sport=40000, dport=53) / Raw(payload)
+        return ether() / IP(src=SERVER, dst=CLIENT) / UDP(sport=53, dport=40000) / Raw(payload)
+    return ether() / IP(src=CLIENT, dst=SERVER) / UDP(sport=40000, dport=53) / Raw(payload)
 
 
 def tcp_segments(payloads: list[bytes], dport: int, sport: int = 40001, seq: int = 1000,
@@ -81,7 +81,7 @@ def tcp_segments(payloads: list[bytes], dport: int, sport: int = 40001, seq: int
     network = IPv6(src="fd00::3", dst="fd00::53") if v6 else IP(src=src, dst=dst)
     packets = []
     for payload in payloads:
-        packets.append(ETH() / network / TCP(sport=sport, dport=dport, seq=seq, flags="PA")
+        packets.append(ether() / network / TCP(sport=sport, dport=dport, seq=seq, flags="PA")
                        / Raw(payload))
         seq += len(payload)
     return packets

@@ -8,17 +8,17 @@ import pytest
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import GRE, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop
-from scapy.layers.l2 import CookedLinux, Dot1AD, Dot1Q, Ether
+from scapy.layers.l2 import CookedLinux, Dot1AD, Dot1Q
 from scapy.layers.ppp import PPP, PPPoE
 from scapy.packet import Packet, Raw
 
 from scanner.extract import Dissector
 from tests.packets import (
-    ETH,
     CLIENT,
     client_hello,
     dns_query,
     dns_response,
+    ether,
     split_records,
     tcp_segments,
     udp_dns,
@@ -40,35 +40,35 @@ EXPECTED = {("dns", "school.magister.net")}
 
 
 @pytest.mark.parametrize("frame, linktype", [
-    (ETH() / INNER, ETHERNET),
-    (ETH() / Dot1Q(vlan=10) / INNER, ETHERNET),
-    (ETH() / Dot1AD(vlan=100) / Dot1Q(vlan=10) / INNER, ETHERNET),
-    (ETH(type=0x8847) / MPLS(label=16, s=0) / MPLS(label=17, s=1) / INNER, ETHERNET),
-    (ETH() / PPPoE(sessionid=1) / PPP(proto=0x0021) / INNER, ETHERNET),
+    (ether() / INNER, ETHERNET),
+    (ether() / Dot1Q(vlan=10) / INNER, ETHERNET),
+    (ether() / Dot1AD(vlan=100) / Dot1Q(vlan=10) / INNER, ETHERNET),
+    (ether(type=0x8847) / MPLS(label=16, s=0) / MPLS(label=17, s=1) / INNER, ETHERNET),
+    (ether() / PPPoE(sessionid=1) / PPP(proto=0x0021) / INNER, ETHERNET),
     (PPP(proto=0x0021) / INNER, PPP_LINK),
     (CookedLinux(proto=0x0800) / INNER, SLL),
     (struct.pack("!HHIHBB8s", 0x0800, 0, 2, 1, 0, 6, b"\x00" * 8) + bytes(INNER), SLL2),
     (bytes(INNER), RAW),
     (struct.pack("<I", 2) + bytes(INNER), NULL),
     (struct.pack(">I", 2) + bytes(INNER), 108),
-    (ETH() / IP(src="198.51.100.1", dst="198.51.100.2") / INNER, ETHERNET),  # IP-in-IP
-    (ETH() / IPv6(src="fd00::1", dst="fd00::2") / INNER, ETHERNET),  # 4in6
-    (ETH() / IP(src="198.51.100.1", dst="198.51.100.2") / GRE(proto=0x0800) / INNER,
+    (ether() / IP(src="198.51.100.1", dst="198.51.100.2") / INNER, ETHERNET),  # IP-in-IP
+    (ether() / IPv6(src="fd00::1", dst="fd00::2") / INNER, ETHERNET),  # 4in6
+    (ether() / IP(src="198.51.100.1", dst="198.51.100.2") / GRE(proto=0x0800) / INNER,
      ETHERNET),
-    (ETH() / IP(src="198.51.100.1", dst="198.51.100.2") / GRE(proto=0x6558) / ETH()
+    (ether() / IP(src="198.51.100.1", dst="198.51.100.2") / GRE(proto=0x6558) / ether()
      / INNER, ETHERNET),
-    (ETH() / IP(src="198.51.100.1", dst="198.51.100.2")
+    (ether() / IP(src="198.51.100.1", dst="198.51.100.2")
      / GRE(proto=0x88BE, seqnum_present=1, sequence_number=5)
-     / Raw(b"\x10\x00\x00\x01\x00\x00\x00\x00") / ETH() / INNER, ETHERNET),  # ERSPAN II
-    (ETH() / IP(src="198.51.100.1", dst="198.51.100.2") / GRE(proto=0x22EB)
-     / Raw(b"\x20\x00\x00\x01" + b"\x00" * 8) / ETH() / INNER, ETHERNET),  # ERSPAN III
+     / Raw(b"\x10\x00\x00\x01\x00\x00\x00\x00") / ether() / INNER, ETHERNET),  # ERSPAN II
+    (ether() / IP(src="198.51.100.1", dst="198.51.100.2") / GRE(proto=0x22EB)
+     / Raw(b"\x20\x00\x00\x01" + b"\x00" * 8) / ether() / INNER, ETHERNET),  # ERSPAN III
 ])
 def test_link_layers_and_tunnels(frame: bytes | Packet, linktype: int) -> None:
     assert names([frame], linktype) == EXPECTED
 
 
 def test_ipv6_extension_headers() -> None:
-    packet = (ETH() / IPv6(src="fd00::3", dst="fd00::53") / IPv6ExtHdrHopByHop()
+    packet = (ether() / IPv6(src="fd00::3", dst="fd00::53") / IPv6ExtHdrHopByHop()
               / IPv6ExtHdrDestOpt() / UDP(sport=40000, dport=53) / Raw(QUERY))
     assert names([packet]) == EXPECTED
 
@@ -79,7 +79,7 @@ def test_ipv4_fragments_are_reassembled_in_any_order() -> None:
     big = dns_response("cdn.example.org", [f"hop{i}.long-label-{i:02d}.example.net"
                                            for i in range(20)])
     packet = IP(src="192.0.2.53", dst=CLIENT, id=77) / UDP(sport=53, dport=40000) / Raw(big)
-    pieces = [ETH() / piece for piece in fragment(packet, fragsize=200)]
+    pieces = [ether() / piece for piece in fragment(packet, fragsize=200)]
     assert len(pieces) > 3
     found = names(list(reversed(pieces)))
     assert ("cname", "hop19.long-label-19.example.net") in found

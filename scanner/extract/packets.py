@@ -7,6 +7,7 @@ request split over segments) keep reassembly state, and that state is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,10 +172,8 @@ class Dissector:
             return
         alias = ""
         if owner is not None:
-            try:
+            with contextlib.suppress(InvalidName):
                 alias = normalise(owner)
-            except InvalidName:
-                pass
         self.stats.names += 1
         self.observations.append(Observation(self._time, client, name, how, local, alias))
 

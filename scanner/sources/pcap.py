@@ -131,7 +131,7 @@ class CaptureReader:
                     self.problems.append(f"packet #{number + 1}: bad pcapng block length {length}")
                     return
                 body = read(length - 8)
-            if len(body) < length - 8 - (0 if block_type_raw != PCAPNG_SHB else 0):
+            if len(body) < length - 8:
                 self._truncated("pcapng block")
                 return
             block_type = struct.unpack(order + "I", block_type_raw)[0]
