@@ -86,7 +86,7 @@ def ensure_capture(pcap: Path, packets: int, seed: int) -> tuple[int, set[str]]:
 
 def appradar_domains(appradar: str, db: Path) -> set[str] | None:
     """The set of `domain` values appradar reports, or None if it could not say."""
-    done = subprocess.run([appradar, "--db", str(db), "domains", "--format", "json"],
+    done = subprocess.run([appradar, "domains", "--format", "json", "--db", str(db)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         print(f"appradar domains failed ({done.returncode}): {done.stderr.strip()[-500:]}")
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for stale in OUT.glob("bench.db*"):  # the db and its -wal/-shm companions
             stale.unlink()
-        runs.append(timed("appradar", [appradar, "--db", str(db), "scan", str(pcap)]))
+        runs.append(timed("appradar", [appradar, "scan", str(pcap), "--db", str(db)]))
         if runs[-1].returncode != 0:
             failed = True
             print(f"appradar scan failed:\n{runs[-1].stderr.strip()[-2000:]}")

@@ -6,7 +6,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scanner.errors import SignatureError
-from scanner.signatures.loader import Problems, load_directory, shipped_directory
+from scanner.signatures.loader import (
+    Problems,
+    line_in_file,
+    load_directory,
+    shipped_directory,
+)
 from scanner.signatures.model import App
 
 MAX_SHOWN = 20
@@ -33,14 +38,16 @@ class Catalog:
         for app in apps:
             previous = self.apps.get(app.id)
             if previous is not None:
-                problems.add(app.origin, 1, f"id '{app.id}' is also defined in {previous.origin}")
+                problems.add(app.origin, line_in_file(app.origin, app.id),
+                             f"id '{app.id}' is also defined in {previous.origin}")
                 continue
             self.apps[app.id] = app
             for rules, table in ((app.hosts, self._hosts), (app.domains, self._domains)):
                 for rule in rules:
                     owner = table.get(rule)
                     if owner is not None and owner != app.id:
-                        problems.add(app.origin, 1, f"rule '{rule}' is also claimed by "
+                        problems.add(app.origin, line_in_file(app.origin, rule),
+                                     f"rule '{rule}' is also claimed by "
                                      f"'{owner}' ({self.apps[owner].origin})")
                     table[rule] = app.id
         self.problems = problems.lines

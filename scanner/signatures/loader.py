@@ -85,6 +85,14 @@ def _line_of(text: str, key: str, value: str | None = None) -> int:
     return 1
 
 
+def line_in_file(origin: str, value: str) -> int:
+    """The line of a quoted value in a signature file (1 if the file cannot be read)."""
+    try:
+        return _line_of(Path(origin).read_text(encoding="utf-8"), "", value)
+    except OSError:
+        return 1
+
+
 def _build(data: dict[str, Any], text: str, origin: str, problems: Problems) -> App | None:
     def bad(key: str, message: str, value: str | None = None) -> None:
         problems.add(origin, _line_of(text, key, value), message)
@@ -115,15 +123,17 @@ def _build(data: dict[str, Any], text: str, origin: str, problems: Problems) -> 
             bad("education_levels", f"education level '{level}' is not one of "
                 + ", ".join(sorted(LEVELS)), level)
     rules: dict[str, tuple[str, ...]] = {}
+    written = 0
     for key in ("domains", "hosts"):
         normalised = []
         for rule in _strings(data, key, text, origin, problems):
+            written += 1
             try:
                 normalised.append(normalise(rule))
             except InvalidName as reason:
                 bad(key, f"{key[:-1]} rule '{rule}' is not a valid name: {reason}", rule)
         rules[key] = tuple(normalised)
-    if not rules["domains"] and not rules["hosts"]:
+    if not written:
         bad("domains", "no domains or hosts: the app could never be matched")
     privacy = data.get("privacy", {})
     if not isinstance(privacy, dict):

@@ -56,12 +56,14 @@ class CaptureReader:
         try:
             head = self.stream.read(4)
         except (OSError, EOFError) as error:
+            self.stream.close()
             raise InputError(f"{path}: cannot read: {error}") from None
         if head in PCAP_MAGICS:
             self._iter = self._pcap(head)
         elif head == PCAPNG_SHB:
             self._iter = self._pcapng(head)
         else:
+            self.stream.close()
             raise InputError(f"{path}: not a pcap or pcapng capture")
 
     def __iter__(self) -> Iterator[Frame]:

@@ -1,0 +1,132 @@
+"""The signature database: real hostnames map to the right app, lookalikes to nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scanner.errors import SignatureError
+from scanner.names import is_subdomain
+from scanner.signatures.catalog import Catalog
+from scanner.signatures.loader import Problems, load_directory
+from tests.conftest import DATA
+
+CATALOG = Catalog.load()
+CASES = [line.split("\t") for line in
+         (DATA / "signature_cases.tsv").read_text().splitlines()[1:] if line.strip()]
+LOOKALIKES = [line.strip() for line in
+              (DATA / "signature_lookalikes.txt").read_text().splitlines() if line.strip()]
+
+
+def test_the_shipped_database_is_large_enough_and_valid() -> None:
+    apps = [app for app in CATALOG.apps.values() if app.kind.value == "app"]
+    assert len(apps) >= 60
+    assert all(app.sources for app in CATALOG.apps.values())
+
+
+@pytest.mark.parametrize("host, expected", CASES)
+def test_hostname_maps_to_its_app(host: str, expected: str) -> None:
+    assert CATALOG.app_id(host) == expected
+
+
+@pytest.mark.parametrize("host", LOOKALIKES)
+def test_lookalike_matches_nothing(host: str) -> None:
+    assert CATALOG.match(host) is None
+
+
+def test_most_specific_rule_wins() -> None:
+    assert CATALOG.app_id("classroom.google.com") == "google-classroom"
+    assert CATALOG.app_id("www.google.com") == "google-infra"
+    assert CATALOG.match("classroom.google.com").rule == "classroom.google.com"
+
+
+labels = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+names = st.lists(labels, min_size=1, max_size=5).map(".".join)
+
+
+@given(names, names)
+def test_suffix_match_is_label_wise(prefix: str, rule: str) -> None:
+    catalog = _catalog_with(rule)
+    glued = prefix + rule  # shares the characters, not the labels
+    assert catalog.app_id(prefix + "." + rule) == "x"
+    assert catalog.app_id(rule) == "x"
+    assert (catalog.app_id(glued) == "x") == is_subdomain(glued, rule)
+
+
+def _catalog_with(rule: str) -> Catalog:
+    from scanner.signatures.model import App
+
+    return Catalog([App(id="x", name="X", domains=(rule,))])
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+GOOD = '''id = "{id}"
+name = "Our own app"
+kind = "app"
+vendor = "School"
+domains = {domains}
+sources = ["https://example.org/"]
+'''
+
+
+def test_local_directory_adds_and_overrides(tmp_path: Path) -> None:
+    write(tmp_path, "apps/rooster.toml", GOOD.format(id="rooster", domains='["rooster.school.nl"]'))
+    write(tmp_path, "apps/kahoot.toml", GOOD.format(id="kahoot", domains='["kahoot.school.nl"]'))
+    catalog = Catalog.load(tmp_path)
+    assert catalog.app_id("x.rooster.school.nl") == "rooster"
+    assert catalog.apps["kahoot"].name == "Our own app"
+    assert catalog.app_id("kahoot.it") is None  # the shipped kahoot was replaced whole
+
+
+def test_local_rule_is_taken_from_the_shipped_app(tmp_path: Path) -> None:
+    write(tmp_path, "apps/own-magister.toml",
+          GOOD.format(id="own-magister", domains='["magister.net"]'))
+    catalog = Catalog.load(tmp_path)
+    assert catalog.app_id("school.magister.net") == "own-magister"
+    assert catalog.app_id("magister.nl") == "magister"
+
+
+def test_validation_names_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path, "apps/a.toml", GOOD.format(id="a", domains='["shared.example"]'))
+    write(tmp_path, "apps/b.toml", GOOD.format(id="b", domains='["shared.example"]'))
+    write(tmp_path, "apps/c.toml", GOOD.format(id="wrong", domains='["c.example"]')
+          + 'eea = "maybe"\n')
+    write(tmp_path, "apps/d.toml", 'id = "d"\nname = \n')
+    write(tmp_path, "apps/e.toml", GOOD.format(id="e", domains='["bad name.example"]'))
+    problems = Problems()
+    catalog = Catalog(load_directory(tmp_path, problems), problems)
+    assert catalog.problems == [
+        f"{tmp_path}/apps/c.toml:7: eea must be true, false or \"unknown\"",
+        f"{tmp_path}/apps/c.toml:1: id 'wrong' differs from the file name",
+        f"{tmp_path}/apps/d.toml:2: not valid TOML: Invalid value (at line 2, column 8)",
+        f"{tmp_path}/apps/e.toml:5: domain rule 'bad name.example' is not a valid name: "
+        "characters not allowed in a host name",
+        f"{tmp_path}/apps/b.toml:5: rule 'shared.example' is also claimed by 'a' "
+        f"({tmp_path}/apps/a.toml)",
+    ]
+    with pytest.raises(SignatureError, match="problem"):
+        Catalog.load(tmp_path)
+
+
+def test_cli_test_and_validate(app, tmp_path: Path) -> None:
+    result = app("signatures", "test", "school.magister.net", "notmagister.net",
+                 "--format", "json")
+    assert json.loads(result.stdout) == [
+        {"domain": "school.magister.net", "app": "magister", "rule": "domain magister.net"},
+        {"domain": "notmagister.net", "app": None, "rule": None},
+    ]
+    assert "no problems" in app("signatures", "validate").stdout
+    write(tmp_path, "apps/x.toml", GOOD.format(id="y", domains='["x.example"]'))
+    result = app("signatures", "validate", str(tmp_path), expect=1)
+    assert result.stdout == f"{tmp_path}/apps/x.toml:1: id 'y' differs from the file name\n"
+    assert result.stderr == "Error: 1 problem(s) in 0 file(s)\n"
