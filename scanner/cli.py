@@ -159,8 +159,9 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 # -- apps and domains ----------------------------------------------------------------------
 
-APP_COLUMNS = ["app", "name", "vendor", "vendor_country", "category", "registered", "status",
-               "devices", "hits", "first_seen", "last_seen"]
+APP_COLUMNS = ["app", "name", "vendor", "vendor_country", "eea", "category", "kind", "registered",
+               "status", "devices", "hits", "first_seen", "last_seen", "domains"]
+APP_TABLE = ["app", "name", "vendor_country", "category", "status", "devices", "hits", "last_seen"]
 
 
 @cli.command(context_settings=CONTEXT)
@@ -185,7 +186,10 @@ def apps(unregistered: bool, since: str | None, include_all: bool, site: str | N
     if _output(output) == "table":
         for record in records:
             record["devices"] = export.device_count(record["devices"])
-    _echo(records, APP_COLUMNS, output)
+            record["last_seen"] = (record["last_seen"] or "")[:16].replace("T", " ")
+        _echo(records, APP_TABLE, output)
+    else:
+        _echo(records, APP_COLUMNS, output)
 
 
 @cli.command(context_settings=CONTEXT)

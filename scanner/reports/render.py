@@ -45,7 +45,7 @@ def as_table(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     if not records:
         return "(none)"
     width = shutil.get_terminal_size((120, 24)).columns
-    cells = [[_short(safe_cell(record.get(column)), 48) for column in columns]
+    cells = [[_short(safe_cell(record.get(column)), 40) for column in columns]
              for record in records]
     widths = [max(len(column), *(len(row[i]) for row in cells)) for i, column in enumerate(columns)]
     lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(columns)).rstrip()]

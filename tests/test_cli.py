@@ -1,0 +1,213 @@
+"""Every command through CliRunner: outputs, shapes and exact error messages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from tests.conftest import PCAP
+from tests.packets import dns_query, udp_dns, write_pcap, write_raw_pcap
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples" / "school-day.pcap"
+REGISTER = ROOT / "examples" / "register.csv"
+
+
+def test_demo_lists_unregistered_apps(app) -> None:
+    app("scan", str(EXAMPLE))
+    app("register", "import", str(REGISTER))
+    unregistered = {item["app"] for item in app.json("apps", "--unregistered")}
+    assert {"tiktok", "youtube", "chatgpt", "quizlet"} <= unregistered
+    assert not {"magister", "somtoday", "microsoft-365", "kahoot"} & unregistered
+    everything = {item["app"]: item for item in app.json("apps")}
+    assert everything["magister"]["registered"] is True
+    assert everything["magister"]["status"] == "registered"
+
+
+def test_apps_json_shape(app) -> None:
+    app("scan", str(EXAMPLE))
+    record = next(item for item in app.json("apps") if item["app"] == "magister")
+    assert {"app", "name", "vendor", "category", "registered", "status", "devices", "hits",
+            "first_seen", "last_seen", "domains"} <= set(record)
+    assert record["name"] == "Magister" and record["registered"] is False
+    assert record["status"] == "unreviewed"
+    assert all(domain.endswith(("magister.net", "magister.nl")) for domain in record["domains"])
+    assert record["devices"] > 0 and record["hits"] > 0
+
+
+def test_infrastructure_only_with_all(app) -> None:
+    app("scan", str(PCAP / "ndpi__alexa-app.pcapng"))
+    kinds = {item["kind"] for item in app.json("apps")}
+    assert "infrastructure" not in kinds
+    assert "infrastructure" in {item["kind"] for item in app.json("apps", "--all")}
+
+
+def test_domains_json_shape_and_unknown(app, tmp_path: Path) -> None:
+    capture = write_pcap(tmp_path / "q.pcap", [udp_dns(dns_query("school.magister.net")),
+                                               udp_dns(dns_query("tail.unknown-example.org"))])
+    app("scan", str(capture))
+    records = app.json("domains")
+    assert [(item["domain"], item["app"], item["seen_as"], item["hits"], item["devices"])
+            for item in records] == [("school.magister.net", "magister", ["dns"], 1, 1),
+                                     ("tail.unknown-example.org", None, ["dns"], 1, 1)]
+    assert set(records[0]) >= {"domain", "app", "seen_as", "hits", "devices", "first_seen",
+                               "last_seen"}
+    assert [item["domain"] for item in app.json("domains", "--unknown")] == [
+        "tail.unknown-example.org"]
+
+
+def test_cname_alias_is_attributed_to_the_app_it_points_at(app, tmp_path: Path) -> None:
+    from tests.packets import dns_response
+
+    response = dns_response("elo.ons-lyceum.nl", ["ons-lyceum.itslearning.com"])
+    app("scan", str(write_pcap(tmp_path / "c.pcap", [udp_dns(response, response=True)])))
+    apps_by_domain = {item["domain"]: item for item in app.json("domains")}
+    assert apps_by_domain["elo.ons-lyceum.nl"]["app"] == "itslearning"
+    assert apps_by_domain["elo.ons-lyceum.nl"]["seen_as"] == ["answer"]
+
+
+def test_scan_reports_missing_and_foreign_files(app, tmp_path: Path) -> None:
+    result = app("scan", str(tmp_path / "nope.pcap"), expect=1)
+    assert result.stderr == f"Error: {tmp_path}/nope.pcap: no such file or directory\n"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a capture")
+    good = write_raw_pcap(tmp_path / "good.pcap", [bytes(udp_dns(dns_query("a.example.com")))], 1)
+    result = app("scan", str(notes), str(good), expect=1)
+    assert f"Error: {notes}: not a pcap or pcapng capture\n" in result.stderr
+    assert "Scanned 2 file(s): 1 packets, 1 names" in result.stderr
+    assert [item["domain"] for item in app.json("domains")] == ["a.example.com"]
+
+
+def test_scan_directory_skips_foreign_files_and_globs_work(app, tmp_path: Path) -> None:
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    write_raw_pcap(folder / "one.pcap", [bytes(udp_dns(dns_query("one.example.com")))], 1)
+    write_raw_pcap(folder / "two.pcap", [bytes(udp_dns(dns_query("two.example.com")))], 1)
+    (folder / "README").write_text("captures of monday")
+    result = app("scan", str(folder))
+    assert f"Skipped: {folder}/README: not a pcap or pcapng capture" in result.stderr
+    assert {item["domain"] for item in app.json("domains")} == {"one.example.com",
+                                                               "two.example.com"}
+    other = type(app)(tmp_path / "other.db")
+    other("scan", str(folder / "*.pcap"))
+    assert len(other.json("domains")) == 2
+    result = app("scan", str(tmp_path / "none-*.pcap"), expect=1)
+    assert result.stderr == f"Error: {tmp_path}/none-*.pcap: no file matches\n"
+
+
+def test_truncated_capture_keeps_its_names_and_says_where(app, tmp_path: Path) -> None:
+    frames = [bytes(udp_dns(dns_query(f"h{i}.example.com", i))) for i in range(3)]
+    path = write_raw_pcap(tmp_path / "cut.pcap", frames, 1)
+    path.write_bytes(path.read_bytes()[:-5])
+    result = app("scan", str(path))
+    assert f"{path}: packet #3: packet data cut short (file truncated)" in result.stderr
+    assert "1 malformed" in result.stderr
+    assert len(app.json("domains")) == 2
+
+
+def test_a_foreign_database_is_refused(tmp_path: Path) -> None:
+    from tests.conftest import App
+
+    other = tmp_path / "other.db"
+    other.write_bytes(b"this is not sqlite at all, just text" * 100)
+    result = App(other)("apps", expect=1)
+    assert result.stderr.startswith(f"Error: {other} is not an appradar inventory")
+
+
+def test_register_import_show_link_unlink(app) -> None:
+    app("scan", str(EXAMPLE))
+    result = app("register", "import", str(REGISTER))
+    assert result.stdout.startswith(f"Imported 13 rows from {REGISTER} (delimiter ';', utf-8-sig)")
+    rows = app.json("register", "show")
+    magister = next(row for row in rows if row["application"] == "Magister 6")
+    assert (magister["row"], magister["apps"], magister["method"]) == (2, ["magister"], "alias")
+    assert app("register", "link", "2", "tiktok").stdout == "Row 2 now covers tiktok.\n"
+    assert "tiktok" not in {item["app"] for item in app.json("apps", "--unregistered")}
+    app("register", "unlink", "2", "tiktok")
+    assert "tiktok" in {item["app"] for item in app.json("apps", "--unregistered")}
+    # a manual decision survives a re-import of the register
+    app("register", "link", "2", "tiktok")
+    app("register", "import", str(REGISTER))
+    assert "tiktok" not in {item["app"] for item in app.json("apps", "--unregistered")}
+
+
+def test_register_errors(app, tmp_path: Path) -> None:
+    result = app("register", "link", "2", "tiktok", expect=1)
+    assert result.stderr == "Error: no register imported yet: run 'appradar register import " \
+                            "FILE'\n"
+    app("register", "import", str(REGISTER))
+    result = app("register", "link", "99", "tiktok", expect=1)
+    assert result.stderr == "Error: the current register has no row 99; see 'appradar " \
+                            "register show'\n"
+    result = app("register", "link", "2", "no-such-app", expect=1)
+    assert result.stderr == "Error: unknown app 'no-such-app'; see 'appradar signatures list'\n"
+    headerless = tmp_path / "r.csv"
+    headerless.write_text("Naam;Wat\nMagister;LVS\n")
+    result = app("register", "import", str(headerless), expect=1)
+    assert result.stderr.startswith(f"Error: {headerless}: no column for the application name")
+    result = app("register", "import", str(headerless), "--map", "Naam=application")
+    assert result.stdout.startswith("Imported 1 rows")
+
+
+def test_export_csv_is_excel_ready(app, tmp_path: Path) -> None:
+    app("scan", str(EXAMPLE))
+    app("register", "import", str(REGISTER))
+    out = tmp_path / "export.csv"
+    result = app("export", "csv", str(out))
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["Applicatie", "Leverancier", "Land leverancier", "Leverancier in EER"]
+    unregistered = app.json("apps", "--unregistered")
+    assert result.stdout == f"Wrote {len(unregistered)} unregistered app(s) to {out}.\n"
+    assert len(rows) == len(unregistered) + 1
+    by_id = {row[5]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    tiktok = by_id["tiktok"]
+    assert tiktok["Applicatie"] == "TikTok" and tiktok["Leverancier in EER"] == "no"
+    assert tiktok["Apparaten"] in {"<5"} | {str(n) for n in range(5, 1000)}
+    assert tiktok["Doel"] == "" and tiktok["Grondslag"] == ""
+    english = tmp_path / "export-en.csv"
+    app("export", "csv", str(english), "--lang", "en", "--delimiter", ",")
+    assert english.read_text(encoding="utf-8-sig").startswith("Application,Vendor,")
+
+
+def test_export_is_safe_against_formula_injection(app, tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    (own / "apps").mkdir(parents=True)
+    (own / "apps" / "evil.toml").write_text(
+        'id = "evil"\nname = "=HYPERLINK(\\"http://x.example\\",\\"click\\")"\nkind = "app"\n'
+        'vendor = "+cmd|\' /C calc\'!A0"\ndomains = ["evil.example"]\n'
+        'sources = ["https://example.org/"]\n')
+    capture = write_pcap(tmp_path / "e.pcap", [udp_dns(dns_query("www.evil.example"))])
+    app("scan", str(capture), "--signatures", str(own))
+    out = tmp_path / "export.csv"
+    app("export", "csv", str(out), "--signatures", str(own))
+    row = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))[1]
+    assert row[0] == "'=HYPERLINK(\"http://x.example\",\"click\")"
+    assert row[1] == "'+cmd|' /C calc'!A0"
+
+
+def test_signatures_list_and_show(app) -> None:
+    listed = app.json("signatures", "list")
+    assert {"magister", "google-infra"} <= {item["app"] for item in listed}
+    shown = json.loads(app("signatures", "show", "magister").stdout)
+    assert shown["vendor_country"] == "NL" and "magister.net" in shown["domains"]
+    result = app("signatures", "show", "nope", expect=1)
+    assert result.stderr == "Error: unknown app 'nope'; see 'appradar signatures list'\n"
+
+
+def test_every_command_has_help_with_an_example(app) -> None:
+    from click.testing import CliRunner
+
+    from scanner.cli import cli
+
+    commands = [["scan"], ["apps"], ["domains"], ["register", "import"], ["register", "show"],
+                ["register", "link"], ["register", "unlink"], ["export", "csv"],
+                ["signatures", "list"], ["signatures", "show"], ["signatures", "test"],
+                ["signatures", "validate"]]
+    for command in commands:
+        result = CliRunner().invoke(cli, [*command, "-h"])
+        assert result.exit_code == 0, command
+        assert "Example:" in result.output, command
