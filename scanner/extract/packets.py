@@ -25,6 +25,10 @@ MAX_STREAM_BYTES = 256 * 1024
 MAX_NOTES = 20
 
 _U16 = struct.Struct("!H")
+_PORTS = struct.Struct("!I")
+# First payload bytes that can start a name: a TLS handshake, an HTTP method, a DNS length.
+_NAME_STARTS = frozenset([0x16, *range(ord("A"), ord("Z") + 1), 0x00])
+_UDP_PORTS = frozenset([53, 5353, 5355, 4789, 6081, 3544, 2152])
 _TCP_HEAD = struct.Struct("!HHI")
 
 
@@ -105,6 +109,8 @@ class Dissector:
         self.stats = ScanStats()
         self.observations: list[Observation] = []
         self._streams: dict[tuple[bytes, int, bytes, int], _Stream] = {}
+        self._stream_ports: dict[int, int] = {}  # (sport << 16 | dport) → streams, for _boring
+        self._names: dict[bytes, str] = {}  # raw name → normalised name, most names repeat
         self._fragments: dict[tuple, dict[int, bytes]] = {}
         self._fragment_ends: dict[tuple, int] = {}
         self._number = 0
@@ -133,6 +139,8 @@ class Dissector:
         self._number = number
         self._time = time
         self.stats.packets += 1
+        if linktype == 1 and self._boring(data):
+            return
         handler = self._links.get(linktype)
         if handler is None:
             self.stats.unsupported_links += 1
@@ -143,6 +151,45 @@ class Dissector:
             handler(data, 0, 0)
         except (struct.error, IndexError, ValueError) as error:
             self._malformed(f"cut short or corrupt ({error})")
+
+    def _boring(self, data: bytes) -> bool:
+        """True when an Ethernet frame surely names nothing: most of a network's packets.
+
+        A cheap look at the common case (IPv4 without options or IPv6 without extension
+        headers, carrying TCP or UDP) so bulk data never walks the layered path. Anything
+        unusual returns False and is dissected in full.
+        """
+        offset = 14
+        kind = data[12:14]
+        if kind == b"\x81\x00":
+            offset = 18
+            kind = data[16:18]
+        if kind == b"\x08\x00":
+            if len(data) < offset + 28 or data[offset] != 0x45 or data[offset + 6] & 0x3F \
+                    or data[offset + 7]:
+                return False  # options or a fragment
+            protocol = data[offset + 9]
+            end = offset + ((data[offset + 2] << 8) | data[offset + 3])
+            transport = offset + 20
+        elif kind == b"\x86\xdd":
+            if len(data) < offset + 48:
+                return False
+            protocol = data[offset + 6]
+            end = offset + 40 + ((data[offset + 4] << 8) | data[offset + 5])
+            transport = offset + 40
+        else:
+            return False
+        ports = _PORTS.unpack_from(data, transport)[0]
+        if protocol == 6:
+            start = transport + ((data[transport + 12] >> 4) << 2)
+            if ports in self._stream_ports or ports >> 16 == 53 or ports & 0xFFFF == 53:
+                return False
+            if start >= min(end, len(data)):
+                return True  # no payload, and no stream waits for this flow
+            return data[start] not in _NAME_STARTS
+        if protocol == 17:
+            return ports >> 16 not in _UDP_PORTS and ports & 0xFFFF not in _UDP_PORTS
+        return False
 
     def drain(self) -> list[Observation]:
         out = self.observations
@@ -163,6 +210,12 @@ class Dissector:
             self.stats.invalid_names += 1
             self.stats.note(f"packet #{self._number}", f"{how} name longer than 255 bytes")
             return
+        name = self._names.get(raw)
+        if name is not None:
+            self.stats.names += 1
+            self.observations.append(Observation(self._time, client, name, how, local,
+                                                 self._alias(owner)))
+            return
         try:
             name = normalise(raw)
         except InvalidName as reason:
@@ -170,12 +223,20 @@ class Dissector:
             shown = raw.decode("ascii", "backslashreplace")[:80]
             self.stats.note(f"packet #{self._number}", f"{how} name {shown!r} skipped: {reason}")
             return
-        alias = ""
-        if owner is not None:
-            with contextlib.suppress(InvalidName):
-                alias = normalise(owner)
+        if len(self._names) < 100_000:
+            self._names[raw] = name
         self.stats.names += 1
-        self.observations.append(Observation(self._time, client, name, how, local, alias))
+        self.observations.append(Observation(self._time, client, name, how, local,
+                                             self._alias(owner)))
+
+    def _alias(self, owner: bytes | None) -> str:
+        if owner is None:
+            return ""
+        name = self._names.get(owner)
+        if name is None:
+            with contextlib.suppress(InvalidName):
+                name = normalise(owner)
+        return name or ""
 
     # -- link layers --------------------------------------------------------------------
 
@@ -455,8 +516,8 @@ class Dissector:
             if payload:
                 stream.add(seq, payload)
                 self._advance(key, stream)
-            if flags & 0x05 and key in self._streams:  # FIN or RST: the direction is over
-                del self._streams[key]
+            if flags & 0x05:  # FIN or RST: the direction is over
+                self._drop_stream(key)
             return
         if not payload:
             return
@@ -471,8 +532,10 @@ class Dissector:
         stream = _Stream(kind, source, seq, payload)
         if self._advance(key, stream) and not flags & 0x05:
             if len(self._streams) >= MAX_STREAMS:
-                del self._streams[next(iter(self._streams))]
+                self._drop_stream(next(iter(self._streams)))
             self._streams[key] = stream
+            ports = (source_port << 16) | destination_port
+            self._stream_ports[ports] = self._stream_ports.get(ports, 0) + 1
 
     def _advance(self, key: tuple, stream: _Stream) -> bool:
         """Take every complete name out of the stream; True while it waits for more bytes."""
@@ -498,8 +561,18 @@ class Dissector:
         else:
             waiting = self._http_requests(stream)
         if not waiting:
-            self._streams.pop(key, None)
+            self._drop_stream(key)
         return waiting
+
+    def _drop_stream(self, key: tuple[bytes, int, bytes, int]) -> None:
+        if self._streams.pop(key, None) is None:
+            return
+        ports = (key[1] << 16) | key[3]
+        left = self._stream_ports[ports] - 1
+        if left:
+            self._stream_ports[ports] = left
+        else:
+            del self._stream_ports[ports]
 
     def _http_requests(self, stream: _Stream) -> bool:
         """Every request at the front of the buffer; pipelined requests follow each other."""

@@ -36,12 +36,21 @@ def seen_as(bits: int) -> list[str]:
 
 @dataclass
 class Batch:
+    """Observations folded by (name, how, client, hour, alias) — repeats cost one dict hit."""
+
+    seen: dict[tuple[str, str, bytes, int, str], list[float]] = field(default_factory=dict)
+    observations: int = 0
+
+
+@dataclass
+class Folded:
+    """A batch regrouped into the shapes the tables take."""
+
     names: dict[str, list[float]] = field(default_factory=dict)  # hits, first, last, bits
     cnames: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     daily: dict[tuple[str, str, str], int] = field(default_factory=dict)  # day, segment, name
     device_days: set[tuple[str, str, str, str]] = field(default_factory=set)
     devices: dict[str, list[float]] = field(default_factory=dict)
-    observations: int = 0
 
 
 class InventoryWriter:
@@ -60,41 +69,60 @@ class InventoryWriter:
         self._domain_ids: dict[str, int] = {}
 
     def add(self, observations: Iterable[Observation], local_names: bool = False) -> None:
-        batch = self.batch
+        """Fold observations into the batch; per-observation work is one dictionary hit."""
+        seen = self.batch.seen
+        count = 0
         for item in observations:
             if item.local and not local_names:
                 continue  # mDNS/LLMNR names are device names on the LAN, not apps
-            batch.observations += 1
+            count += 1
             moment = item.time
-            entry = batch.names.get(item.name)
-            bit = SEEN_BITS[item.how]
+            key = (item.name, item.how, item.client, int(moment // 3600), item.owner)
+            entry = seen.get(key)
             if entry is None:
-                batch.names[item.name] = [1, moment, moment, bit]
+                seen[key] = [1, moment, moment]
             else:
                 entry[0] += 1
-                entry[1] = min(entry[1], moment)
-                entry[2] = max(entry[2], moment)
-                entry[3] = int(entry[3]) | bit
-            day = self._day(moment)
-            segment = self.segment_of(item.client)
-            if item.how in CONTACTS:
-                key = (day, segment, item.name)
-                batch.daily[key] = batch.daily.get(key, 0) + 1
-            device = self.pseudonymise(item.client)
-            batch.device_days.add((day, segment, item.name, device))
-            seen = batch.devices.get(device)
-            if seen is None:
-                batch.devices[device] = [moment, moment]
+                if moment < entry[1]:
+                    entry[1] = moment
+                elif moment > entry[2]:
+                    entry[2] = moment
+        self.batch.observations += count
+
+    def _fold(self, batch: Batch) -> Folded:
+        folded = Folded()
+        pseudonymise, segment_of, day_of = self.pseudonymise, self.segment_of, self._day
+        for (name, how, client, hour, owner), (hits, first, last) in batch.seen.items():
+            entry = folded.names.get(name)
+            if entry is None:
+                folded.names[name] = [hits, first, last, SEEN_BITS[how]]
             else:
-                seen[0] = min(seen[0], moment)
-                seen[1] = max(seen[1], moment)
-            if item.how == "cname" and item.owner:
-                link = batch.cnames.get((item.owner, item.name))
-                if link is None:
-                    batch.cnames[(item.owner, item.name)] = [moment, moment]
+                entry[0] += hits
+                entry[1] = min(entry[1], first)
+                entry[2] = max(entry[2], last)
+                entry[3] = int(entry[3]) | SEEN_BITS[how]
+            day = day_of(hour * 3600)
+            segment = segment_of(client)
+            if how in CONTACTS:
+                key = (day, segment, name)
+                folded.daily[key] = folded.daily.get(key, 0) + hits
+            if client:
+                device = pseudonymise(client)
+                folded.device_days.add((day, segment, name, device))
+                span = folded.devices.get(device)
+                if span is None:
+                    folded.devices[device] = [first, last]
                 else:
-                    link[0] = min(link[0], moment)
-                    link[1] = max(link[1], moment)
+                    span[0] = min(span[0], first)
+                    span[1] = max(span[1], last)
+            if how == "cname" and owner:
+                link = folded.cnames.get((owner, name))
+                if link is None:
+                    folded.cnames[(owner, name)] = [first, last]
+                else:
+                    link[0] = min(link[0], first)
+                    link[1] = max(link[1], last)
+        return folded
 
     def _day(self, moment: float) -> str:
         key = int(moment // 3600)  # local days can start on any hour boundary
@@ -113,7 +141,9 @@ class InventoryWriter:
             if progress is not None:
                 progress()
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, unfolded: Batch) -> None:
+        batch = self._fold(unfolded)
+        targets = {alias: target for alias, target in batch.cnames}
         execute_many = self.database.conn.executemany
         execute_many(
             "INSERT INTO cnames (alias, target, first_seen, last_seen) VALUES (?, ?, ?, ?) "
@@ -125,7 +155,7 @@ class InventoryWriter:
         )
         rows = []
         for name, (hits, first, last, bits) in batch.names.items():
-            app, rule, via = self._attribute(name, batch)
+            app, rule, via = self._attribute(name, targets)
             rows.append((name, app, rule, via, registrable(name), int(bits), int(hits),
                          first, last))
         execute_many(
@@ -137,7 +167,7 @@ class InventoryWriter:
             "last_seen = max(last_seen, excluded.last_seen)",
             rows,
         )
-        self._reattribute_aliases(batch)
+        self._reattribute_aliases(batch, targets)
         ids = self._ids_for(batch.names)
         execute_many(
             "INSERT INTO devices (pseudonym, first_seen, last_seen) VALUES (?, ?, ?) "
@@ -161,14 +191,15 @@ class InventoryWriter:
         )
         self._remember_apps({row[1] for row in rows if row[1]})
 
-    def _attribute(self, name: str, batch: Batch) -> tuple[str | None, str | None, str | None]:
+    def _attribute(self, name: str, targets: dict[str, str]
+                   ) -> tuple[str | None, str | None, str | None]:
         """A rule that covers the name, else the first rule along its CNAME chain."""
         found = self.catalog.match(name)
         if found is not None:
             return found.app, found.rule, "rule"
         current, visited = name, {name}
         for _ in range(MAX_CNAME_HOPS):
-            target = self._cname_target(current, batch)
+            target = targets.get(current) or self._stored_target(current)
             if target is None or target in visited:
                 break
             found = self.catalog.match(target)
@@ -178,16 +209,13 @@ class InventoryWriter:
             current = target
         return None, None, None
 
-    def _cname_target(self, alias: str, batch: Batch) -> str | None:
-        for (owner, target) in batch.cnames:
-            if owner == alias:
-                return target
+    def _stored_target(self, alias: str) -> str | None:
         row = self.database.conn.execute(
             "SELECT target FROM cnames WHERE alias = ? ORDER BY last_seen DESC LIMIT 1", (alias,)
         ).fetchone()
         return row[0] if row else None
 
-    def _reattribute_aliases(self, batch: Batch) -> None:
+    def _reattribute_aliases(self, batch: Folded, targets: dict[str, str]) -> None:
         """An alias stored before its CNAME was seen now gets the app its target has."""
         for alias, _target in batch.cnames:
             if alias in batch.names:
@@ -195,7 +223,7 @@ class InventoryWriter:
             row = self.database.conn.execute(
                 "SELECT app FROM domains WHERE domain = ?", (alias,)).fetchone()
             if row is not None and row[0] is None:
-                app, rule, via = self._attribute(alias, batch)
+                app, rule, via = self._attribute(alias, targets)
                 if app is not None:
                     self.database.conn.execute(
                         "UPDATE domains SET app = ?, rule = ?, via = ? WHERE domain = ?",
