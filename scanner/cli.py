@@ -20,6 +20,7 @@ from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key
 from scanner.register import match_rows, read_register
 from scanner.reports import export
 from scanner.reports.render import render
+from scanner.review import STATUSES, history, set_status
 from scanner.scan import scan as run_scan
 from scanner.signatures.catalog import Catalog
 from scanner.signatures.loader import Problems, load_directory
@@ -297,6 +298,80 @@ def register_unlink(row: int, app: str, db_path: Path, local_signatures: Path | 
     """
     set_link(open_database(db_path), Catalog.load(local_signatures), row, app, linked=False)
     click.echo(f"Row {row} no longer covers {app}.")
+
+
+# -- review --------------------------------------------------------------------------------
+
+class ReviewGroup(click.Group):
+    """`review APP --status S` is short for `review set APP --status S` (DESIGN's name)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["set", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=ReviewGroup, context_settings=CONTEXT)
+def review() -> None:
+    """The FG's review of apps: status, notes and their history.
+
+    \b
+    Example:
+      appradar review tiktok --status rejected --note "Geen verwerkersovereenkomst"
+    """
+
+
+@review.command("set", context_settings=CONTEXT)
+@click.argument("app")
+@click.option("--status", type=click.Choice(STATUSES), required=True, help="The decision.")
+@click.option("--note", help="Why; kept in the history.")
+@click.option("--author", help="Who decides (default: APPRADAR_AUTHOR or the login name).")
+@db_option
+@signatures_option
+def review_set(app: str, status: str, note: str | None, author: str | None, db_path: Path,
+               local_signatures: Path | None) -> None:
+    """Set the review status of APP.
+
+    \b
+    Example:
+      appradar review set tiktok --status rejected --note "Geen verwerkersovereenkomst"
+    """
+    set_status(open_database(db_path), Catalog.load(local_signatures), app, status, note,
+               author)
+    click.echo(f"{app}: {status}.")
+
+
+@review.command("list", context_settings=CONTEXT)
+@output_options
+@db_option
+@signatures_option
+def review_list(output: str | None, db_path: Path, local_signatures: Path | None) -> None:
+    """Every app seen with its review status, register status and last note.
+
+    \b
+    Example:
+      appradar review list --format csv
+    """
+    database = open_database(db_path)
+    notes = dict(database.conn.execute("SELECT app, note FROM reviews").fetchall())
+    records = queries.apps(database, Catalog.load(local_signatures))
+    for record in records:
+        record["note"] = notes.get(record["app"])
+    _echo(records, ["app", "name", "registered", "status", "note"], output)
+
+
+@review.command("history", context_settings=CONTEXT)
+@click.argument("app")
+@output_options
+@db_option
+def review_history(app: str, output: str | None, db_path: Path) -> None:
+    """Every status change of APP, oldest first (append-only).
+
+    \b
+    Example:
+      appradar review history tiktok
+    """
+    _echo(history(open_database(db_path), app), ["time", "author", "status", "note"], output)
 
 
 # -- export --------------------------------------------------------------------------------

@@ -206,8 +206,48 @@ def test_every_command_has_help_with_an_example(app) -> None:
     commands = [["scan"], ["apps"], ["domains"], ["register", "import"], ["register", "show"],
                 ["register", "link"], ["register", "unlink"], ["export", "csv"],
                 ["signatures", "list"], ["signatures", "show"], ["signatures", "test"],
-                ["signatures", "validate"]]
+                ["signatures", "validate"], ["review", "set"], ["review", "list"],
+                ["review", "history"]]
     for command in commands:
         result = CliRunner().invoke(cli, [*command, "-h"])
         assert result.exit_code == 0, command
         assert "Example:" in result.output, command
+
+
+def test_review_status_note_and_history(app) -> None:
+    app("scan", str(EXAMPLE))
+    result = app("review", "tiktok", "--status", "rejected", "--note",
+                 "Geen verwerkersovereenkomst", "--author", "fg@school.nl")
+    assert result.stdout == "tiktok: rejected.\n"
+    app("review", "set", "tiktok", "--status", "in-review", "--author", "fg@school.nl")
+    history = app.json("review", "history", "tiktok")
+    assert [(item["status"], item["note"], item["author"]) for item in history] == [
+        ("rejected", "Geen verwerkersovereenkomst", "fg@school.nl"),
+        ("in-review", None, "fg@school.nl"),
+    ]
+    listed = {item["app"]: item for item in app.json("review", "list")}
+    assert listed["tiktok"]["status"] == "in-review"
+    assert listed["tiktok"]["note"] == "Geen verwerkersovereenkomst"
+    assert {item["app"]: item["status"] for item in app.json("apps")}["tiktok"] == "in-review"
+    # a re-scan keeps the decision
+    app("scan", str(PCAP / "ndpi__dns.pcap"))
+    assert {item["app"]: item["status"] for item in app.json("apps")}["tiktok"] == "in-review"
+
+
+def test_review_errors_and_append_only_history(app) -> None:
+    import sqlite3
+
+    result = app("review", "set", "nope", "--status", "approved", expect=1)
+    assert result.stderr == "Error: unknown app 'nope'; see 'appradar signatures list'\n"
+    result = app("review", "set", "tiktok", "--status", "maybe", expect=2)
+    assert "'maybe' is not one of" in result.stderr
+    app("review", "set", "tiktok", "--status", "approved")
+    connection = sqlite3.connect(app.database)
+    for statement in ("UPDATE review_history SET status = 'rejected'",
+                      "DELETE FROM review_history"):
+        try:
+            connection.execute(statement)
+        except sqlite3.DatabaseError as error:
+            assert "append-only" in str(error)
+        else:
+            raise AssertionError(statement)

@@ -74,6 +74,14 @@ CREATE TABLE IF NOT EXISTS register_links (
 CREATE TABLE IF NOT EXISTS reviews (
     app TEXT PRIMARY KEY, status TEXT NOT NULL, note TEXT, updated TEXT
 );
+CREATE TABLE IF NOT EXISTS review_history (
+    id INTEGER PRIMARY KEY, app TEXT NOT NULL, time TEXT NOT NULL, author TEXT,
+    status TEXT NOT NULL, note TEXT
+);
+CREATE TRIGGER IF NOT EXISTS review_history_append_only BEFORE UPDATE ON review_history
+BEGIN SELECT RAISE(ABORT, 'review history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS review_history_no_delete BEFORE DELETE ON review_history
+BEGIN SELECT RAISE(ABORT, 'review history is append-only'); END;
 """
 
 

@@ -1,0 +1,51 @@
+"""The FG's decisions per app: a current status and an append-only history of every change."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Any
+
+import sqlite_utils
+
+from scanner.errors import InventoryError
+from scanner.scan import now_iso
+from scanner.signatures.catalog import Catalog
+
+STATUSES = ("unreviewed", "in-review", "approved", "rejected", "not-personal-data")
+
+def default_author() -> str:
+    return os.environ.get("APPRADAR_AUTHOR") or getpass.getuser()
+
+
+def set_status(database: sqlite_utils.Database, catalog: Catalog, app: str, status: str,
+               note: str | None = None, author: str | None = None) -> None:
+    """Record a decision; the previous status stays readable in the history."""
+    if status not in STATUSES:
+        raise InventoryError(f"unknown status '{status}'; use one of: {', '.join(STATUSES)}")
+    if app not in catalog.apps:
+        raise InventoryError(f"unknown app '{app}'; see 'appradar signatures list'")
+    connection = database.conn
+    with connection:
+        connection.execute("BEGIN")
+        moment = now_iso()
+        connection.execute(
+            "INSERT INTO reviews (app, status, note, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (app) DO UPDATE SET status = excluded.status, "
+            "note = coalesce(excluded.note, note), updated = excluded.updated",
+            (app, status, note, moment),
+        )
+        connection.execute(
+            "INSERT INTO review_history (app, time, author, status, note) VALUES (?, ?, ?, ?, ?)",
+            (app, moment, author or default_author(), status, note),
+        )
+
+
+def history(database: sqlite_utils.Database, app: str) -> list[dict[str, Any]]:
+    return [
+        {"app": app, "time": time, "author": author, "status": status, "note": note}
+        for time, author, status, note in database.conn.execute(
+            "SELECT time, author, status, note FROM review_history WHERE app = ? ORDER BY id",
+            (app,),
+        )
+    ]
