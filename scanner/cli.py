@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import sqlite3
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from scanner import __version__
+from scanner.config import Config, Segments, load_config
 from scanner.errors import AppradarError
 from scanner.inventory import open_database, queries
 from scanner.inventory.register_store import register_rows, save_register, set_link
+from scanner.inventory.retention import PurgeResult, purge
 from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key
 from scanner.register import match_rows, read_register
 from scanner.reports import export
@@ -38,12 +42,34 @@ def db_option(command: F) -> F:
     )(command)
 
 
-def signatures_option(command: F) -> F:
-    return click.option(
-        "--signatures", "local_signatures", envvar="APPRADAR_SIGNATURES",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="The school's own signature directory, added to the shipped ones.",
-    )(command)
+@dataclass(frozen=True)
+class Settings:
+    """The configuration file, with the command line's --signatures on top."""
+
+    config: Config
+    signatures: Path | None
+
+    def catalog(self) -> Catalog:
+        return Catalog.load(self.signatures)
+
+
+def settings_options(command: F) -> F:
+    """--config and --signatures, handed to the command as one `settings` argument."""
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Configuration file (default: APPRADAR_CONFIG, ./appradar.toml, "
+                       "/etc/appradar/appradar.toml).")
+    @click.option("--signatures", "local_signatures", envvar="APPRADAR_SIGNATURES",
+                  type=click.Path(file_okay=False, path_type=Path),
+                  help="The school's own signature directory, added to the shipped ones.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, config_path: Path | None, local_signatures: Path | None,
+                **kwargs: Any) -> Any:
+        config = load_config(config_path)
+        return command(*args, settings=Settings(config, local_signatures or config.signatures),
+                       **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def output_options(command: F) -> F:
@@ -112,13 +138,14 @@ def main() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--site", default="default", show_default=True, help="Site (school) of these data.")
+@click.option("--site", default=None, help="Site (school) of these data (default: from the "
+              "configuration, else 'default').")
 @click.option("--keep-client-addresses", is_flag=True,
               help="Store raw client addresses instead of pseudonyms (recorded in the run).")
 @db_option
-@signatures_option
-def scan(paths: tuple[str, ...], site: str, keep_client_addresses: bool, db_path: Path,
-         local_signatures: Path | None) -> None:
+@settings_options
+def scan(paths: tuple[str, ...], site: str | None, keep_client_addresses: bool, db_path: Path,
+         settings: Settings) -> None:
     """Import capture files (pcap, pcapng, gzip): files, directories or globs.
 
     A file already imported is skipped; an interrupted scan continues where it stopped.
@@ -127,12 +154,14 @@ def scan(paths: tuple[str, ...], site: str, keep_client_addresses: bool, db_path
     Example:
       appradar scan /var/captures/*.pcap.gz --site lyceum
     """
-    catalog = Catalog.load(local_signatures)
+    catalog = settings.catalog()
     database = open_database(db_path)
     key = load_or_create_key(key_path_for(db_path))
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    config = settings.config
     result = run_scan(database, catalog, list(paths),
-                      Pseudonymiser(key, keep_addresses=keep_client_addresses), site)
+                      Pseudonymiser(key, keep_addresses=keep_client_addresses),
+                      site or config.site, Segments(config.segments))
     stats = result.stats
     for item in result.files:
         if item.status in ("failed", "skipped"):
@@ -150,8 +179,19 @@ def scan(paths: tuple[str, ...], site: str, keep_client_addresses: bool, db_path
         click.echo("Interrupted: the database holds everything up to the last batch; "
                    "run the same scan again to continue.", err=True)
         sys.exit(130)
+    _report_purge(purge(database, config), config)
     if result.failed:
         sys.exit(1)
+
+
+def _report_purge(result: PurgeResult, config: Config) -> None:
+    if result.deleted_anything:
+        click.echo(
+            f"Retention: {result.folded_days} day(s) of per-device data older than "
+            f"{config.device_days} days folded into daily counts ({result.device_rows_deleted:,} "
+            f"rows, {result.devices_deleted:,} device pseudonyms deleted); "
+            f"{result.aggregate_rows_deleted:,} daily rows older than {config.aggregate_days} "
+            f"days and {result.domains_deleted:,} domains deleted.", err=True)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -172,21 +212,21 @@ APP_TABLE = ["app", "name", "vendor_country", "category", "status", "devices", "
 @site_option
 @output_options
 @db_option
-@signatures_option
+@settings_options
 def apps(unregistered: bool, since: str | None, include_all: bool, site: str | None,
-         output: str | None, db_path: Path, local_signatures: Path | None) -> None:
+         output: str | None, db_path: Path, settings: Settings) -> None:
     """Apps seen on the network, with register and review status.
 
     \b
     Example:
       appradar apps --unregistered --format csv > unregistered.csv
     """
-    catalog = Catalog.load(local_signatures)
+    catalog = settings.catalog()
     records = queries.apps(open_database(db_path), catalog, unregistered=unregistered,
                            include_infrastructure=include_all, since=since, site=site)
+    records = export.mask_small_counts(records, settings.config.small_count)
     if _output(output) == "table":
         for record in records:
-            record["devices"] = export.device_count(record["devices"])
             record["last_seen"] = (record["last_seen"] or "")[:16].replace("T", " ")
         _echo(records, APP_TABLE, output)
     else:
@@ -198,14 +238,18 @@ def apps(unregistered: bool, since: str | None, include_all: bool, site: str | N
 @site_option
 @output_options
 @db_option
-def domains(unknown: bool, site: str | None, output: str | None, db_path: Path) -> None:
+@settings_options
+def domains(unknown: bool, site: str | None, output: str | None, db_path: Path,
+            settings: Settings) -> None:
     """Observed domain names, with the app each maps to and how it was seen.
 
     \b
     Example:
       appradar domains --unknown --format json
     """
-    records = queries.domains(open_database(db_path), unknown=unknown, site=site)
+    records = export.mask_small_counts(
+        queries.domains(open_database(db_path), unknown=unknown, site=site),
+        settings.config.small_count)
     _echo(records, ["domain", "app", "seen_as", "hits", "devices", "first_seen", "last_seen"],
           output)
 
@@ -224,9 +268,9 @@ def register() -> None:
 @click.option("--threshold", default=90.0, show_default=True,
               help="Confidence from which a match is applied rather than proposed.")
 @db_option
-@signatures_option
+@settings_options
 def register_import(file: Path, mapping: tuple[str, ...], threshold: float, db_path: Path,
-                    local_signatures: Path | None) -> None:
+                    settings: Settings) -> None:
     """Import a register (CSV: , ; tab or |; UTF-8 with or without BOM, cp1252).
 
     \b
@@ -239,7 +283,7 @@ def register_import(file: Path, mapping: tuple[str, ...], threshold: float, db_p
         if not sep:
             raise click.BadParameter(f"'{item}' is not COLUMN=FIELD", param_hint="--map")
         column_map[column.strip()] = field.strip()
-    catalog = Catalog.load(local_signatures)
+    catalog = settings.catalog()
     register_file = read_register(file, column_map or None)
     matches = match_rows(register_file.rows, list(catalog.apps.values()), threshold=threshold)
     save_register(open_database(db_path), register_file, matches)
@@ -272,15 +316,15 @@ def register_show(output: str | None, db_path: Path) -> None:
 @click.argument("row", type=int)
 @click.argument("app")
 @db_option
-@signatures_option
-def register_link(row: int, app: str, db_path: Path, local_signatures: Path | None) -> None:
+@settings_options
+def register_link(row: int, app: str, db_path: Path, settings: Settings) -> None:
     """Link register ROW to APP (a manual decision, kept across re-imports).
 
     \b
     Example:
       appradar register link 7 google-classroom
     """
-    set_link(open_database(db_path), Catalog.load(local_signatures), row, app, linked=True)
+    set_link(open_database(db_path), settings.catalog(), row, app, linked=True)
     click.echo(f"Row {row} now covers {app}.")
 
 
@@ -288,15 +332,15 @@ def register_link(row: int, app: str, db_path: Path, local_signatures: Path | No
 @click.argument("row", type=int)
 @click.argument("app")
 @db_option
-@signatures_option
-def register_unlink(row: int, app: str, db_path: Path, local_signatures: Path | None) -> None:
+@settings_options
+def register_unlink(row: int, app: str, db_path: Path, settings: Settings) -> None:
     """Undo a link (automatic or manual) between register ROW and APP.
 
     \b
     Example:
       appradar register unlink 7 google-classroom
     """
-    set_link(open_database(db_path), Catalog.load(local_signatures), row, app, linked=False)
+    set_link(open_database(db_path), settings.catalog(), row, app, linked=False)
     click.echo(f"Row {row} no longer covers {app}.")
 
 
@@ -327,16 +371,16 @@ def review() -> None:
 @click.option("--note", help="Why; kept in the history.")
 @click.option("--author", help="Who decides (default: APPRADAR_AUTHOR or the login name).")
 @db_option
-@signatures_option
+@settings_options
 def review_set(app: str, status: str, note: str | None, author: str | None, db_path: Path,
-               local_signatures: Path | None) -> None:
+               settings: Settings) -> None:
     """Set the review status of APP.
 
     \b
     Example:
       appradar review set tiktok --status rejected --note "Geen verwerkersovereenkomst"
     """
-    set_status(open_database(db_path), Catalog.load(local_signatures), app, status, note,
+    set_status(open_database(db_path), settings.catalog(), app, status, note,
                author)
     click.echo(f"{app}: {status}.")
 
@@ -344,8 +388,8 @@ def review_set(app: str, status: str, note: str | None, author: str | None, db_p
 @review.command("list", context_settings=CONTEXT)
 @output_options
 @db_option
-@signatures_option
-def review_list(output: str | None, db_path: Path, local_signatures: Path | None) -> None:
+@settings_options
+def review_list(output: str | None, db_path: Path, settings: Settings) -> None:
     """Every app seen with its review status, register status and last note.
 
     \b
@@ -354,7 +398,7 @@ def review_list(output: str | None, db_path: Path, local_signatures: Path | None
     """
     database = open_database(db_path)
     notes = dict(database.conn.execute("SELECT app, note FROM reviews").fetchall())
-    records = queries.apps(database, Catalog.load(local_signatures))
+    records = queries.apps(database, settings.catalog())
     for record in records:
         record["note"] = notes.get(record["app"])
     _echo(records, ["app", "name", "registered", "status", "note"], output)
@@ -388,9 +432,9 @@ def export_group() -> None:
               help="Language of the column headers.")
 @site_option
 @db_option
-@signatures_option
+@settings_options
 def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: Path,
-               local_signatures: Path | None) -> None:
+               settings: Settings) -> None:
     """One row per unregistered app, register-shaped, for Excel (UTF-8 with BOM).
 
     \b
@@ -399,9 +443,10 @@ def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: 
     """
     if len(delimiter) != 1:
         raise click.BadParameter("must be a single character", param_hint="--delimiter")
-    records = queries.apps(open_database(db_path), Catalog.load(local_signatures),
+    records = queries.apps(open_database(db_path), settings.catalog(),
                            unregistered=True, site=site)
-    count = export.write_csv(out, records, delimiter=delimiter, language=lang)
+    count = export.write_csv(out, records, settings.config.small_count, delimiter=delimiter,
+                             language=lang)
     click.echo(f"Wrote {count} unregistered app(s) to {out}.")
 
 
@@ -414,15 +459,15 @@ def signatures() -> None:
 
 @signatures.command("list", context_settings=CONTEXT)
 @output_options
-@signatures_option
-def signatures_list(output: str | None, local_signatures: Path | None) -> None:
+@settings_options
+def signatures_list(output: str | None, settings: Settings) -> None:
     """Every app, infrastructure and tracker entry.
 
     \b
     Example:
       appradar signatures list --format csv
     """
-    catalog = Catalog.load(local_signatures)
+    catalog = settings.catalog()
     records = [{"app": app.id, "name": app.name, "kind": app.kind.value, "vendor": app.vendor,
                 "vendor_country": app.vendor_country, "category": app.category,
                 "domains": list(app.domains) + list(app.hosts)}
@@ -433,15 +478,15 @@ def signatures_list(output: str | None, local_signatures: Path | None) -> None:
 
 @signatures.command("show", context_settings=CONTEXT)
 @click.argument("app")
-@signatures_option
-def signatures_show(app: str, local_signatures: Path | None) -> None:
+@settings_options
+def signatures_show(app: str, settings: Settings) -> None:
     """All facts about one app.
 
     \b
     Example:
       appradar signatures show magister
     """
-    catalog = Catalog.load(local_signatures)
+    catalog = settings.catalog()
     found = catalog.apps.get(app)
     if found is None:
         raise AppradarError(f"unknown app '{app}'; see 'appradar signatures list'")
@@ -453,9 +498,9 @@ def signatures_show(app: str, local_signatures: Path | None) -> None:
 @signatures.command("test", context_settings=CONTEXT)
 @click.argument("names", nargs=-1, required=True)
 @output_options
-@signatures_option
+@settings_options
 def signatures_test(names: tuple[str, ...], output: str | None,
-                    local_signatures: Path | None) -> None:
+                    settings: Settings) -> None:
     """Which app (and which rule) each DOMAIN matches.
 
     \b
@@ -464,7 +509,7 @@ def signatures_test(names: tuple[str, ...], output: str | None,
     """
     from scanner.names import InvalidName, normalise
 
-    catalog = Catalog.load(local_signatures)
+    catalog = settings.catalog()
     records = []
     for name in names:
         try:

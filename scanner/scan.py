@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from scanner.config import Segments
 from scanner.errors import AppradarError, InputError
 from scanner.extract import Dissector, ScanStats
 from scanner.inventory.writer import InventoryWriter
@@ -69,13 +70,15 @@ class Scanner:
 
     def __init__(self, database: sqlite_utils.Database, catalog: Catalog,
                  pseudonymiser: Pseudonymiser, site: str = "default",
-                 on_progress: Callable[[str, int], None] | None = None) -> None:
+                 on_progress: Callable[[str, int], None] | None = None,
+                 segment_of: Callable[[bytes], str] | None = None) -> None:
         self.database = database
         self.catalog = catalog
         self.site = site
         self.pseudonymiser = pseudonymiser
         self.on_progress = on_progress
-        self.writer = InventoryWriter(database, catalog, site, pseudonymiser)
+        self.writer = InventoryWriter(database, catalog, site, pseudonymiser,
+                                      segment_of or Segments({}))
 
     def run(self, arguments: list[str]) -> ScanResult:
         paths = expand(arguments)
@@ -179,7 +182,8 @@ class Scanner:
 
 
 def scan(database: sqlite_utils.Database, catalog: Catalog, paths: list[str],
-         pseudonymiser: Pseudonymiser, site: str = "default") -> ScanResult:
+         pseudonymiser: Pseudonymiser, site: str = "default",
+         segment_of: Callable[[bytes], str] | None = None) -> ScanResult:
     if not paths:
         raise AppradarError("nothing to scan: name at least one file or directory")
-    return Scanner(database, catalog, pseudonymiser, site).run(paths)
+    return Scanner(database, catalog, pseudonymiser, site, segment_of=segment_of).run(paths)

@@ -34,7 +34,8 @@ def domains(database: sqlite_utils.Database, unknown: bool = False,
     sql = f"""
         SELECT d.domain, d.app, d.rule, d.via, d.registrable, d.seen, d.hits, d.first_seen,
                d.last_seen,
-               (SELECT count(DISTINCT device_id) FROM device_days WHERE domain_id = d.id)
+               max((SELECT count(DISTINCT device_id) FROM device_days WHERE domain_id = d.id),
+                   coalesce((SELECT max(devices) FROM daily WHERE domain_id = d.id), 0))
         FROM domains d WHERE {' AND '.join(where)} ORDER BY d.domain
     """
     result = []
@@ -62,21 +63,13 @@ def registered_apps(database: sqlite_utils.Database) -> dict[str, list[int]]:
 def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool = False,
          include_infrastructure: bool = False, since: str | None = None,
          site: str | None = None) -> list[dict[str, Any]]:
-    """Every app seen, with its facts, use and register/review status."""
-    day_filter, parameters = _day_site_filter(since, site)
-    usage = {
-        app: (hits or 0, devices or 0)
-        for app, hits, devices in database.conn.execute(
-            f"""SELECT d.app,
-                   (SELECT sum(x.hits) FROM daily x JOIN domains y ON y.id = x.domain_id
-                    WHERE y.app = d.app {day_filter.replace('{t}', 'x')}),
-                   (SELECT count(DISTINCT device_id) FROM device_days x
-                    JOIN domains y ON y.id = x.domain_id
-                    WHERE y.app = d.app {day_filter.replace('{t}', 'x')})
-                FROM domains d WHERE d.app IS NOT NULL GROUP BY d.app""",
-            parameters * 2,
-        )
-    }
+    """Every app seen, with its facts, use and register/review status.
+
+    `devices` counts distinct devices in the per-device data still kept; for days whose
+    per-device rows were folded by retention it is the peak of the daily counts.
+    `segments` gives the same per network segment.
+    """
+    hits, devices, segments = _usage(database, since, site)
     registered = registered_apps(database)
     reviews = dict(database.conn.execute("SELECT app, status FROM reviews").fetchall())
     stored = {row["id"]: row for row in database["apps"].rows}
@@ -89,8 +82,7 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
         facts = _facts(app_id, catalog, stored)
         if facts["kind"] == "infrastructure" and not include_infrastructure:
             continue
-        hits, devices = usage.get(app_id, (0, 0))
-        if (since or site) and not hits and not devices:
+        if (since or site) and not hits.get(app_id) and not devices.get(app_id):
             continue
         is_registered = app_id in registered
         if unregistered and (is_registered or facts["kind"] != "app"):
@@ -101,20 +93,52 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
             "category": facts["category"], "kind": facts["kind"],
             "registered": is_registered, "register_rows": registered.get(app_id, []),
             "status": reviews.get(app_id, "registered" if is_registered else "unreviewed"),
-            "devices": devices, "hits": hits, "first_seen": iso(first), "last_seen": iso(last),
+            "devices": devices.get(app_id, 0), "segments": segments.get(app_id, {}),
+            "hits": hits.get(app_id, 0), "first_seen": iso(first), "last_seen": iso(last),
             "domains": names.split(" "),
         })
     result.sort(key=lambda item: (-item["devices"], -item["hits"], item["app"]))
     return result
 
 
+def _usage(database: sqlite_utils.Database, since: str | None, site: str | None
+           ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    """Hits, devices and devices per segment for every app, in a few grouped queries."""
+    where, parameters = _day_site_filter(since, site)
+    execute = database.conn.execute
+    hits = dict(execute(
+        f"SELECT d.app, sum(x.hits) FROM daily x JOIN domains d ON d.id = x.domain_id "
+        f"WHERE d.app IS NOT NULL {where} GROUP BY d.app", parameters))
+    devices = dict(execute(
+        f"SELECT d.app, count(DISTINCT x.device_id) FROM device_days x "
+        f"JOIN domains d ON d.id = x.domain_id WHERE d.app IS NOT NULL {where} GROUP BY d.app",
+        parameters))
+    segments: dict[str, dict[str, int]] = {}
+    for app, segment, count in execute(
+        f"SELECT d.app, x.segment, count(DISTINCT x.device_id) FROM device_days x "
+        f"JOIN domains d ON d.id = x.domain_id WHERE d.app IS NOT NULL {where} "
+        f"GROUP BY d.app, x.segment", parameters):
+        segments.setdefault(app, {})[segment] = count
+    folded = where.replace("x.", "")
+    for app, peak in execute(
+        f"SELECT app, max(total) FROM (SELECT app, day, sum(devices) AS total FROM daily_apps "
+        f"WHERE 1 = 1 {folded} GROUP BY app, day) GROUP BY app", parameters):
+        devices[app] = max(devices.get(app, 0), peak)
+    for app, segment, peak in execute(
+        f"SELECT app, segment, max(devices) FROM daily_apps WHERE 1 = 1 {folded} "
+        f"GROUP BY app, segment", parameters):
+        per_segment = segments.setdefault(app, {})
+        per_segment[segment] = max(per_segment.get(segment, 0), peak)
+    return hits, devices, segments
+
+
 def _day_site_filter(since: str | None, site: str | None) -> tuple[str, list[Any]]:
     sql, parameters = "", []
     if since:
-        sql += " AND {t}.day >= ?"
+        sql += " AND x.day >= ?"
         parameters.append(since)
     if site:
-        sql += " AND {t}.site = ?"
+        sql += " AND x.site = ?"
         parameters.append(site)
     return sql, parameters
 

@@ -46,14 +46,23 @@ CREATE TABLE IF NOT EXISTS devices (
 CREATE TABLE IF NOT EXISTS daily (
     day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
     hits INTEGER DEFAULT 0,
+    devices INTEGER,  -- distinct devices, filled in when the per-device rows are folded
+    stored TEXT NOT NULL,  -- when appradar first stored this row: retention counts from here
     PRIMARY KEY (day, site, segment, domain_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_apps (
+    day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, app TEXT NOT NULL,
+    devices INTEGER NOT NULL, stored TEXT NOT NULL,
+    PRIMARY KEY (day, site, segment, app)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS device_days (
     day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
-    device_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL, stored TEXT NOT NULL,
     PRIMARY KEY (day, site, segment, domain_id, device_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS device_days_domain ON device_days (domain_id);
+CREATE INDEX IF NOT EXISTS device_days_stored ON device_days (stored);
+CREATE INDEX IF NOT EXISTS daily_stored ON daily (stored);
 CREATE TABLE IF NOT EXISTS apps (
     id TEXT PRIMARY KEY, name TEXT, kind TEXT, vendor TEXT, vendor_country TEXT, eea INTEGER,
     category TEXT, facts TEXT

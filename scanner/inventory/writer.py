@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlite_utils
 from publicsuffixlist import PublicSuffixList
@@ -58,7 +59,7 @@ class InventoryWriter:
 
     def __init__(self, database: sqlite_utils.Database, catalog: Catalog, site: str,
                  pseudonymise: Callable[[bytes], str],
-                 segment_of: Callable[[bytes], str] = lambda address: "other") -> None:
+                 segment_of: Callable[[bytes], str]) -> None:
         self.database = database
         self.catalog = catalog
         self.site = site
@@ -177,16 +178,18 @@ class InventoryWriter:
             [(device, first, last) for device, (first, last) in batch.devices.items()],
         )
         device_ids = self._device_ids(batch.devices)
+        stored = date.today().isoformat()
         execute_many(
-            "INSERT INTO daily (day, site, segment, domain_id, hits) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (day, site, segment, domain_id) DO UPDATE SET hits = hits + excluded.hits",
-            [(day, self.site, segment, ids[name], hits)
+            "INSERT INTO daily (day, site, segment, domain_id, hits, stored) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, site, segment, domain_id) "
+            "DO UPDATE SET hits = hits + excluded.hits",
+            [(day, self.site, segment, ids[name], hits, stored)
              for (day, segment, name), hits in batch.daily.items()],
         )
         execute_many(
-            "INSERT OR IGNORE INTO device_days (day, site, segment, domain_id, device_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(day, self.site, segment, ids[name], device_ids[device])
+            "INSERT OR IGNORE INTO device_days (day, site, segment, domain_id, device_id, stored) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(day, self.site, segment, ids[name], device_ids[device], stored)
              for day, segment, name, device in batch.device_days],
         )
         self._remember_apps({row[1] for row in rows if row[1]})

@@ -12,8 +12,6 @@ from typing import Any
 
 from scanner.reports.render import as_csv
 
-SMALL_COUNT = 5  # device counts below this are shown as "<5": small numbers identify people
-
 COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
     ("name", "Application", "Applicatie"),
     ("vendor", "Vendor", "Leverancier"),
@@ -25,6 +23,7 @@ COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
     ("first_seen", "First seen", "Eerst gezien"),
     ("last_seen", "Last seen", "Laatst gezien"),
     ("devices", "Devices", "Apparaten"),
+    ("segments", "Used by (segment: devices)", "Gebruikt door (segment: apparaten)"),
     ("status", "Review status", "Beoordelingsstatus"),
     ("action", "Suggested action", "Voorgestelde actie"),
     ("purpose", "Purpose", "Doel"),
@@ -38,18 +37,37 @@ COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
 ]
 
 
-def device_count(count: int) -> str:
-    return f"<{SMALL_COUNT}" if count < SMALL_COUNT else str(count)
+def device_count(count: int, threshold: int) -> int | str:
+    """A device count as it may be shown: below the threshold only as '<threshold'.
+
+    Small numbers single out people (the one pupil who uses an app); zero stays zero.
+    """
+    return f"<{threshold}" if 0 < count < threshold else count
 
 
-def export_rows(apps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def mask_small_counts(records: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
+    """The records with `devices` and per-segment counts masked, for any list or export."""
+    masked = []
+    for record in records:
+        record = dict(record)
+        if "devices" in record:
+            record["devices"] = device_count(record["devices"], threshold)
+        if isinstance(record.get("segments"), dict):
+            record["segments"] = {name: device_count(count, threshold)
+                                  for name, count in record["segments"].items()}
+        masked.append(record)
+    return masked
+
+
+def export_rows(apps: Sequence[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
     rows = []
-    for app in apps:
+    for app in mask_small_counts(list(apps), threshold):
         eea = app["eea"]
         rows.append({
             **app,
             "eea": "unknown" if eea is None else ("yes" if eea else "no"),
-            "devices": device_count(app["devices"]),
+            "segments": ", ".join(f"{name}: {count}" for name, count
+                                  in sorted(app.get("segments", {}).items())),
             "action": "add to the register or stop using"
             if app["eea"] is not False
             else "add to the register; check the transfer outside the EEA",
@@ -57,12 +75,12 @@ def export_rows(apps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_csv(path: Path, apps: Sequence[dict[str, Any]], delimiter: str = ";",
+def write_csv(path: Path, apps: Sequence[dict[str, Any]], threshold: int, delimiter: str = ";",
               language: str = "nl") -> int:
     """Write the export with a UTF-8 BOM (Excel reads the encoding from it); rows written."""
     keys = [key for key, _, _ in COLUMNS]
     headers = [dutch if language == "nl" else english for _, english, dutch in COLUMNS]
-    rows = export_rows(apps)
+    rows = export_rows(apps, threshold)
     text = as_csv(rows, keys, delimiter=delimiter, headers=headers)
     path.write_text(text, encoding="utf-8-sig", newline="")
     return len(rows)

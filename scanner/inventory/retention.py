@@ -1,0 +1,85 @@
+"""Retention: per-device rows become daily counts after a while, and aggregates expire.
+
+Ages count from the day appradar stored a row, so a capture of last year imported today is
+kept per device for `device_days` from today: what appradar holds, it holds for a bounded time.
+Runs after every scan and on `appradar purge`. Deleted data is overwritten (`secure_delete`),
+the write-ahead log truncated and the file vacuumed, so what is purged is really gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlite_utils
+
+from scanner.config import Config
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    folded_days: int
+    device_rows_deleted: int
+    devices_deleted: int
+    aggregate_rows_deleted: int
+    domains_deleted: int
+
+    @property
+    def deleted_anything(self) -> bool:
+        return bool(self.device_rows_deleted or self.devices_deleted
+                    or self.aggregate_rows_deleted or self.domains_deleted)
+
+
+def purge(database: sqlite_utils.Database, config: Config,
+          today: date | None = None) -> PurgeResult:
+    today = today or date.today()
+    device_cutoff = (today - timedelta(days=config.device_days)).isoformat()
+    aggregate_cutoff = (today - timedelta(days=config.aggregate_days)).isoformat()
+    connection = database.conn
+    connection.execute("PRAGMA secure_delete = ON")
+    with connection:
+        connection.execute("BEGIN")
+        folded_days = connection.execute(
+            "SELECT count(DISTINCT day) FROM device_days WHERE stored < ?", (device_cutoff,)
+        ).fetchone()[0]
+        # Distinct devices per domain and per app, kept as plain numbers per day.
+        connection.execute(
+            "INSERT INTO daily (day, site, segment, domain_id, hits, devices, stored) "
+            "SELECT day, site, segment, domain_id, 0, count(*), min(stored) FROM device_days "
+            "WHERE stored < ? GROUP BY day, site, segment, domain_id "
+            "ON CONFLICT (day, site, segment, domain_id) DO UPDATE SET "
+            "devices = max(coalesce(devices, 0), excluded.devices)",
+            (device_cutoff,),
+        )
+        connection.execute(
+            "INSERT INTO daily_apps (day, site, segment, app, devices, stored) "
+            "SELECT x.day, x.site, x.segment, d.app, count(DISTINCT x.device_id), min(x.stored) "
+            "FROM device_days x JOIN domains d ON d.id = x.domain_id "
+            "WHERE x.stored < ? AND d.app IS NOT NULL GROUP BY x.day, x.site, x.segment, d.app "
+            "ON CONFLICT (day, site, segment, app) DO UPDATE SET "
+            "devices = max(devices, excluded.devices)",
+            (device_cutoff,),
+        )
+        device_rows = connection.execute(
+            "DELETE FROM device_days WHERE stored < ?", (device_cutoff,)).rowcount
+        devices = connection.execute(
+            "DELETE FROM devices WHERE id NOT IN (SELECT device_id FROM device_days)").rowcount
+        aggregates = connection.execute(
+            "DELETE FROM daily WHERE stored < ?", (aggregate_cutoff,)).rowcount
+        aggregates += connection.execute(
+            "DELETE FROM daily_apps WHERE stored < ?", (aggregate_cutoff,)).rowcount
+        domains = 0
+        if aggregates:  # a domain no aggregate refers to any more goes with them
+            domains = connection.execute(
+                "DELETE FROM domains WHERE id NOT IN "
+                "(SELECT domain_id FROM daily UNION SELECT domain_id FROM device_days)"
+            ).rowcount
+            connection.execute(
+                "DELETE FROM cnames WHERE alias NOT IN (SELECT domain FROM domains) "
+                "AND target NOT IN (SELECT domain FROM domains)")
+    result = PurgeResult(folded_days, device_rows, devices, aggregates, domains)
+    if result.deleted_anything:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return result
