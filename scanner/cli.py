@@ -19,12 +19,15 @@ from scanner.config import Config, Segments, load_config
 from scanner.errors import AppradarError
 from scanner.inventory import open_database, queries
 from scanner.inventory.register_store import register_rows, save_register, set_link
-from scanner.inventory.retention import PurgeResult, purge
-from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key
+from scanner.inventory.retention import PurgeResult
+from scanner.inventory.retention import purge as purge_inventory
+from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key, rotate_key
 from scanner.register import match_rows, read_register
 from scanner.reports import export
 from scanner.reports.render import render
+from scanner.reports.statement import statement
 from scanner.review import STATUSES, history, set_status
+from scanner.scan import now_iso
 from scanner.scan import scan as run_scan
 from scanner.signatures.catalog import Catalog
 from scanner.signatures.loader import Problems, load_directory
@@ -179,7 +182,7 @@ def scan(paths: tuple[str, ...], site: str | None, keep_client_addresses: bool, 
         click.echo("Interrupted: the database holds everything up to the last batch; "
                    "run the same scan again to continue.", err=True)
         sys.exit(130)
-    _report_purge(purge(database, config), config)
+    _report_purge(purge_inventory(database, config), config)
     if result.failed:
         sys.exit(1)
 
@@ -448,6 +451,84 @@ def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: 
     count = export.write_csv(out, records, settings.config.small_count, delimiter=delimiter,
                              language=lang)
     click.echo(f"Wrote {count} unregistered app(s) to {out}.")
+
+
+# -- privacy, retention and configuration -------------------------------------------------
+
+@cli.command(context_settings=CONTEXT)
+@db_option
+@settings_options
+def purge(db_path: Path, settings: Settings) -> None:
+    """Apply retention now (scans apply it too): fold old per-device rows, drop old totals.
+
+    \b
+    Example:
+      appradar purge --config /etc/appradar/appradar.toml
+    """
+    config = settings.config
+    result = purge_inventory(open_database(db_path), config)
+    _report_purge(result, config)
+    if not result.deleted_anything:
+        click.echo(f"Nothing older than the retention ({config.device_days} days per device, "
+                   f"{config.aggregate_days} days for totals).", err=True)
+
+
+@cli.group(context_settings=CONTEXT)
+def privacy() -> None:
+    """appradar's own privacy: pseudonym key and the register entry for appradar itself."""
+
+
+@privacy.command("rotate-key", context_settings=CONTEXT)
+@db_option
+def privacy_rotate_key(db_path: Path) -> None:
+    """Replace the pseudonym key: new pseudonyms cannot be linked to earlier ones.
+
+    Devices seen before and after count as different devices from then on.
+
+    \b
+    Example:
+      appradar privacy rotate-key
+    """
+    database = open_database(db_path)
+    path = key_path_for(db_path)
+    rotate_key(path)
+    with database.conn:
+        database.conn.execute(
+            "INSERT INTO runs (command, started, finished, status) VALUES "
+            "('privacy rotate-key', ?, ?, 'complete')", (now_iso(), now_iso()))
+    click.echo(f"New pseudonym key in {path}; earlier pseudonyms can no longer be linked.")
+
+
+@privacy.command("statement", context_settings=CONTEXT)
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@settings_options
+def privacy_statement(lang: str, settings: Settings) -> None:
+    """Print appradar's own register entry and a notice for pupils and parents.
+
+    \b
+    Example:
+      appradar privacy statement --lang en
+    """
+    click.echo(statement(settings.config, lang))
+
+
+@cli.group("config", context_settings=CONTEXT)
+def config_group() -> None:
+    """The configuration file."""
+
+
+@config_group.command("show", context_settings=CONTEXT)
+@settings_options
+def config_show(settings: Settings) -> None:
+    """Print the configuration in force (file, or defaults), as JSON.
+
+    \b
+    Example:
+      appradar config show --config /etc/appradar/appradar.toml
+    """
+    shown = settings.config.as_dict()
+    shown["signatures"] = str(settings.signatures) if settings.signatures else None
+    click.echo(json.dumps(shown, indent=2))
 
 
 # -- signatures ----------------------------------------------------------------------------

@@ -64,3 +64,24 @@ class Pseudonymiser:
             if len(self._cache) < 1_000_000:
                 self._cache[address] = found
         return found
+
+
+def rotate_key(path: Path) -> None:
+    """Replace the key: pseudonyms made from now on cannot be linked to earlier ones.
+
+    The old key is overwritten before the new one takes its place, so it is not left in the
+    file system's free blocks by an ordinary rename.
+    """
+    new_key = secrets.token_bytes(KEY_BYTES)
+    temporary = path.with_name(path.name + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(new_key)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if path.exists():
+        with open(path, "r+b") as handle:
+            handle.write(b"\0" * max(KEY_BYTES, path.stat().st_size))
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(temporary, path)

@@ -22,7 +22,8 @@ class App:
         self.runner = CliRunner()
 
     def __call__(self, *arguments: str, expect: int = 0) -> Result:
-        database = [] if arguments[0] == "signatures" else ["--db", str(self.database)]
+        database = [] if arguments[0] in ("signatures", "config") or arguments[:2] == (
+            "privacy", "statement") else ["--db", str(self.database)]
         result = self.runner.invoke(cli, [*arguments, *database])
         assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
         return result

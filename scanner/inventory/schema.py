@@ -14,7 +14,7 @@ import sqlite_utils
 
 from scanner.errors import InventoryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -112,6 +112,14 @@ def open_database(path: Path) -> sqlite_utils.Database:
         existing = set(database.table_names())
         if existing and "meta" not in existing:
             raise InventoryError(f"{path} is an SQLite database, but not an appradar inventory")
+        if existing:
+            found = connection.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if found is None or found[0] != str(SCHEMA_VERSION):
+                version = found[0] if found else "unknown"
+                raise InventoryError(
+                    f"{path} was made by another version of appradar (schema {version}, this "
+                    f"one reads schema {SCHEMA_VERSION}); scan into a new database")
         connection.executescript(TABLES)
         connection.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
