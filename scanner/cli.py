@@ -9,8 +9,10 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -31,6 +33,7 @@ from scanner.scan import now_iso
 from scanner.scan import scan as run_scan
 from scanner.signatures.catalog import Catalog
 from scanner.signatures.loader import Problems, load_directory
+from scanner.sources.logs import REGISTRY
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -143,19 +146,27 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--site", default=None, help="Site (school) of these data (default: from the "
               "configuration, else 'default').")
+@click.option("--format", "log_format", default="auto", show_default=True, metavar="NAME",
+              help="auto (captures by their magic bytes, logs sniffed), pcap, or a log format: "
+                   + ", ".join(REGISTRY) + ".")
+@click.option("--timezone", metavar="ZONE", help="Time zone of log times written without one "
+              "(e.g. Europe/Amsterdam; default: the format's own, else this machine's).")
 @click.option("--keep-client-addresses", is_flag=True,
               help="Store raw client addresses instead of pseudonyms (recorded in the run).")
 @db_option
 @settings_options
-def scan(paths: tuple[str, ...], site: str | None, keep_client_addresses: bool, db_path: Path,
-         settings: Settings) -> None:
-    """Import capture files (pcap, pcapng, gzip): files, directories or globs.
+def scan(paths: tuple[str, ...], site: str | None, log_format: str, timezone: str | None,
+         keep_client_addresses: bool, db_path: Path, settings: Settings) -> None:
+    """Import captures (pcap, pcapng) and logs (DNS servers, Pi-hole, Zeek, Suricata, proxies,
+    firewalls): files, directories or globs, plain or gzip/bz2/xz.
 
-    A file already imported is skipped; an interrupted scan continues where it stopped.
+    A capture already imported is skipped; a log continues after the lines already read; an
+    interrupted scan continues where it stopped.
 
     \b
     Example:
       appradar scan /var/captures/*.pcap.gz --site lyceum
+      appradar scan /var/log/pihole/pihole.log* --timezone Europe/Amsterdam
     """
     catalog = settings.catalog()
     database = open_database(db_path)
@@ -164,7 +175,8 @@ def scan(paths: tuple[str, ...], site: str | None, keep_client_addresses: bool, 
     config = settings.config
     result = run_scan(database, catalog, list(paths),
                       Pseudonymiser(key, keep_addresses=keep_client_addresses),
-                      site or config.site, Segments(config.segments))
+                      site or config.site, Segments(config.segments), log_format,
+                      _zone(timezone))
     stats = result.stats
     for item in result.files:
         if item.status in ("failed", "skipped"):
@@ -172,10 +184,13 @@ def scan(paths: tuple[str, ...], site: str | None, keep_client_addresses: bool, 
                        err=True)
         elif item.status == "already imported":
             click.echo(f"{item.path}: already imported, skipped", err=True)
+        elif item.kind != "pcap":
+            click.echo(f"{item.path}: {item.kind}", err=True)
     click.echo(
-        f"Scanned {len(result.files)} file(s): {stats.packets:,} packets, {stats.names:,} names, "
-        f"{stats.malformed:,} malformed, {stats.invalid_names:,} invalid names skipped, "
-        f"{stats.fragments:,} IP fragments.", err=True)
+        f"Scanned {len(result.files)} file(s): {stats.packets:,} packets, {stats.records:,} log "
+        f"records, {stats.names:,} names, {stats.malformed:,} malformed, "
+        f"{stats.invalid_names:,} invalid names skipped, {stats.fragments:,} IP fragments.",
+        err=True)
     for line in stats.notes[:10]:
         click.echo(f"  {line}", err=True)
     if result.interrupted:
@@ -195,6 +210,15 @@ def _report_purge(result: PurgeResult, config: Config) -> None:
             f"rows, {result.devices_deleted:,} device pseudonyms deleted); "
             f"{result.aggregate_rows_deleted:,} daily rows older than {config.aggregate_days} "
             f"days and {result.domains_deleted:,} domains deleted.", err=True)
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone '{name}'", param_hint="--timezone") from None
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -544,8 +544,13 @@ def _is_workbook(path: Path, data: bytes) -> bool:
 
 def _open_workbook(path: Path, data: bytes) -> Any:
     """The workbook with calculated values; any parser failure is a damaged-file error."""
-    import openpyxl  # imported here: CSV users need not install it
-
+    try:
+        import openpyxl  # imported here, so CSV imports work without it
+    except ImportError:
+        raise RegisterError(
+            f"{path}: reading an .xlsx workbook needs openpyxl (pip install 'openpyxl>=3.1'); "
+            "or export the register as 'CSV UTF-8'"
+        ) from None
     try:
         with warnings.catch_warnings():
             # "Data Validation extension is not supported", "no default style": harmless here
@@ -586,8 +591,8 @@ def _workbook_table(
     found = []
     for order, ws in enumerate(worksheets):
         grid = _SheetGrid(ws)
-        if (header := _header_score(grid.rows(HEADER_SEARCH_ROWS), forced)) is not None:
-            found.append((not is_processor_sheet(ws.title), order, grid, header))
+        if (score := _header_score(grid.rows(HEADER_SEARCH_ROWS), forced)) is not None:
+            found.append((not is_processor_sheet(ws.title), order, grid, score))
     if not found:
         where = f"{path}: sheet {worksheets[0].title!r}" if sheet is not None else str(path)
         scope = "" if sheet is not None else f" in any sheet ({titles})"
@@ -595,6 +600,7 @@ def _workbook_table(
             f"{where}: no column for the application name found{scope} (looked for: "
             f"{_APPLICATION_HINT}); use --map COLUMN=application"
         )
+    # a processors tab first, then workbook order
     *_, grid, (_, header_row, header) = min(found, key=lambda item: item[:2])
     return _Table(
         f"{path}: sheet {grid.title!r}",

@@ -10,24 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import sqlite_utils
 
 from scanner.config import Segments
 from scanner.errors import AppradarError, InputError
-from scanner.extract import Dissector, ScanStats
+from scanner.extract import Dissector, Observation, ScanStats
 from scanner.inventory.writer import InventoryWriter
 from scanner.privacy import Pseudonymiser
 from scanner.signatures.catalog import Catalog
 from scanner.sources import expand
-from scanner.sources.pcap import CaptureReader
+from scanner.sources.logs import REGISTRY, open_text, read_log, supported
+from scanner.sources.pcap import CaptureReader, is_capture, open_maybe_gzip
 
 FINGERPRINT_BYTES = 1 << 20
-FLUSH_FRAMES = 100_000
+LOG_HEAD = 4096  # characters of a log that identify it across growth and rotation
 FLUSH_OBSERVATIONS = 20_000
 FLUSH_SECONDS = 5.0
 
@@ -36,8 +37,9 @@ FLUSH_SECONDS = 5.0
 class FileResult:
     path: str
     status: str  # imported | resumed | already imported | skipped | failed
-    frames: int = 0
+    frames: int = 0  # frames of a capture, lines of a log
     message: str = ""
+    kind: str = ""  # 'pcap' or the log format, with ' (sniffed)' when it was guessed
 
 
 @dataclass
@@ -71,7 +73,10 @@ class Scanner:
     def __init__(self, database: sqlite_utils.Database, catalog: Catalog,
                  pseudonymiser: Pseudonymiser, site: str = "default",
                  on_progress: Callable[[str, int], None] | None = None,
-                 segment_of: Callable[[bytes], str] | None = None) -> None:
+                 segment_of: Callable[[bytes], str] | None = None,
+                 log_format: str | None = None, timezone: tzinfo | None = None) -> None:
+        self.log_format = log_format
+        self.timezone = timezone
         self.database = database
         self.catalog = catalog
         self.site = site
@@ -116,74 +121,157 @@ class Scanner:
             )
 
     def _scan_file(self, path: Path, explicit: bool, totals: ScanStats, run_id: int) -> FileResult:
+        """One file: a capture by its magic bytes, otherwise a log in a known format."""
         try:
-            mark, size, inode = fingerprint(path)
-            reader = CaptureReader(path)
-        except (InputError, OSError) as error:
+            with open_maybe_gzip(path) as stream:
+                head = stream.read(8)
+            sniffed_capture = self.log_format in (None, "auto") and is_capture(head)
+            if sniffed_capture or self.log_format == "pcap":
+                return self._scan_capture(path, totals, run_id)
+            return self._scan_log(path, totals, run_id)
+        except (InputError, OSError, EOFError) as error:
             message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
             return FileResult(str(path), "failed" if explicit else "skipped", message=message)
+
+    def _scan_capture(self, path: Path, totals: ScanStats, run_id: int) -> FileResult:
+        mark, size, inode = fingerprint(path)
+        reader = CaptureReader(path)
         previous = self.database.conn.execute(
             "SELECT id, frames_done, status FROM imports WHERE fingerprint = ? AND site = ?",
             (mark, self.site),
         ).fetchone()
         if previous is not None and previous[2] == "complete":
             reader.stream.close()
-            return FileResult(str(path), "already imported", frames=previous[1])
+            return FileResult(str(path), "already imported", frames=previous[1], kind="pcap")
         if previous is None:
-            with self.database.conn:
-                cursor = self.database.conn.execute(
-                    "INSERT INTO imports (fingerprint, path, size, inode, site, frames_done, "
-                    "status, run_id, started) VALUES (?, ?, ?, ?, ?, 0, 'partial', ?, ?)",
-                    (mark, str(path), size, inode, self.site, run_id, now_iso()),
-                )
-            import_id, done = int(cursor.lastrowid or 0), 0
+            import_id, done = self._new_import(mark, path, size, inode, run_id, "pcap", 0), 0
         else:
             import_id, done = previous[0], previous[1]
         dissector = Dissector()
-        stats = dissector.stats
-        last = 0
+
+        def frames() -> Iterator[tuple[int, list[Observation]]]:
+            for number, moment, linktype, frame in reader:
+                dissector.frame(number, moment, linktype, frame)
+                if dissector.observations:
+                    yield number, dissector.drain()
+            for line in reader.problems:
+                dissector.stats.malformed += 1
+                dissector.stats.notes.append(line)
+
+        try:
+            self._pump(frames(), path, import_id, done, run_id, lambda: reader.frames)
+        finally:
+            totals.add(dissector.stats, str(path))
+        return FileResult(str(path), "resumed" if done else "imported", frames=reader.frames,
+                          kind="pcap")
+
+    def _scan_log(self, path: Path, totals: ScanStats, run_id: int) -> FileResult:
+        """A log is read again from the start, but only lines past the last import count.
+
+        A log grows and rotates: it is known by a hash of its first bytes (after
+        decompression), so `dns.log` that became `dns.log.1.gz` is recognised as the same
+        content and a growing file continues where the last scan stopped.
+        """
+        reader = read_log(path, None if self.log_format == "auto" else self.log_format,
+                          self.timezone)
+        import_id, done = self._log_import(path, reader.format, run_id)
+        stats = ScanStats()
+        try:
+            self._pump(((number, [item]) for number, item in reader), path, import_id, done,
+                       run_id, lambda: reader.lines)
+        finally:
+            stats.records = reader.records
+            stats.malformed = reader.malformed
+            stats.names = reader.records - reader.malformed
+            stats.notes = [problem.removeprefix(f"{path}: ") for problem in reader.problems]
+            if reader.warning:
+                stats.notes.insert(0, reader.warning.removeprefix(f"{path}: "))
+            totals.add(stats, str(path))
+        status = "already imported" if done and reader.lines <= done else (
+            "resumed" if done else "imported")
+        return FileResult(str(path), status, frames=reader.lines,
+                          kind=reader.format + (" (sniffed)" if reader.sniffed else ""))
+
+    def _log_import(self, path: Path, format_name: str, run_id: int) -> tuple[int, int]:
+        with open_text(path) as stream:
+            head = stream.read(LOG_HEAD).encode("utf-8", "replace")
+        status = path.stat()
+        for import_id, stored, head_length, done, old_path, old_inode in self.database.conn.execute(
+            "SELECT id, fingerprint, head_length, frames_done, path, inode FROM imports "
+            "WHERE site = ? AND kind = ? ORDER BY id DESC", (self.site, format_name)
+        ):
+            # The same file grown, or renamed by rotation (dns.log → dns.log.1, .2.gz); a
+            # different file that only shares a fixed header is not matched by its head alone.
+            same_file = old_inode == status.st_ino or old_path == str(path) or \
+                path.name.startswith(Path(old_path).name + ".")
+            if same_file and head_length and len(head) >= head_length and \
+                    hashlib.sha256(head[:head_length]).hexdigest() == stored:
+                if len(head) > head_length:  # the head has grown: remember more of it
+                    with self.database.conn:
+                        self.database.conn.execute(
+                            "UPDATE imports SET fingerprint = ?, head_length = ? WHERE id = ?",
+                            (hashlib.sha256(head).hexdigest(), len(head), import_id))
+                return import_id, done
+        mark = hashlib.sha256(head).hexdigest()
+        return self._new_import(mark, path, status.st_size, status.st_ino, run_id, format_name,
+                                len(head)), 0
+
+    def _new_import(self, mark: str, path: Path, size: int, inode: int, run_id: int,
+                    kind: str, head_length: int) -> int:
+        with self.database.conn:
+            cursor = self.database.conn.execute(
+                "INSERT INTO imports (fingerprint, path, size, inode, site, frames_done, status, "
+                "run_id, started, kind, head_length) VALUES (?, ?, ?, ?, ?, 0, 'partial', ?, ?, "
+                "?, ?)",
+                (mark, str(path), size, inode, self.site, run_id, now_iso(), kind, head_length),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def _pump(self, units: Iterator[tuple[int, list[Observation]]], path: Path,
+              import_id: int, done: int, run_id: int, total: Callable[[], int]) -> None:
+        """Write observations in bounded transactions, each with the import's progress.
+
+        Units up to `done` (frames or lines an earlier run already stored) are read again,
+        which rebuilds reassembly state, but not stored again.
+        """
+        writer = self.writer
+        last = done
 
         def progress(final: bool = False) -> None:
             self.database.conn.execute(
                 "UPDATE imports SET frames_done = ?, status = ?, run_id = ?, path = ?, "
                 "finished = ? WHERE id = ?",
-                (max(last, done), "complete" if final else "partial", run_id, str(path),
-                 now_iso() if final else None, import_id),
+                (max(total() if final else last, done), "complete" if final else "partial",
+                 run_id, str(path), now_iso() if final else None, import_id),
             )
 
         deadline = time.monotonic() + FLUSH_SECONDS
-        writer = self.writer
         try:
-            for number, moment, linktype, frame in reader:
-                dissector.frame(number, moment, linktype, frame)
-                last = number
-                if not dissector.observations:
+            for number, found in units:
+                if number <= done:
                     continue
-                found = dissector.drain()
-                if number > done:
-                    writer.add(found)
-                if (writer.batch.observations >= FLUSH_OBSERVATIONS or number % FLUSH_FRAMES == 0
+                last = number
+                writer.add(found)
+                if (writer.batch.observations >= FLUSH_OBSERVATIONS
                         or time.monotonic() > deadline):
                     writer.flush(progress)
                     deadline = time.monotonic() + FLUSH_SECONDS
                     if self.on_progress:
                         self.on_progress(str(path), number)
-            for line in reader.problems:
-                stats.malformed += 1
-                stats.notes.append(line)
             writer.flush(lambda: progress(final=True))
         except BaseException:
-            writer.batch = type(writer.batch)()  # the unflushed part is re-read next time
+            writer.batch = type(writer.batch)()  # the unflushed part is read again next time
             raise
-        finally:
-            totals.add(stats, str(path))
-        status = "resumed" if done else "imported"
-        return FileResult(str(path), status, frames=last)
 
 
 def scan(database: sqlite_utils.Database, catalog: Catalog, paths: list[str],
          pseudonymiser: Pseudonymiser, site: str = "default",
-         segment_of: Callable[[bytes], str] | None = None) -> ScanResult:
+         segment_of: Callable[[bytes], str] | None = None, log_format: str | None = None,
+         timezone: tzinfo | None = None) -> ScanResult:
     if not paths:
         raise AppradarError("nothing to scan: name at least one file or directory")
-    return Scanner(database, catalog, pseudonymiser, site, segment_of=segment_of).run(paths)
+    if log_format not in (None, "auto", "pcap") and log_format not in REGISTRY:
+        raise AppradarError(f"unknown format '{log_format}'; supported: auto, pcap, "
+                            f"{supported()}")
+    return Scanner(database, catalog, pseudonymiser, site, segment_of=segment_of,
+                   log_format=log_format, timezone=timezone).run(paths)

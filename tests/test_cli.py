@@ -76,8 +76,9 @@ def test_scan_reports_missing_and_foreign_files(app, tmp_path: Path) -> None:
     notes.write_text("not a capture")
     good = write_raw_pcap(tmp_path / "good.pcap", [bytes(udp_dns(dns_query("a.example.com")))], 1)
     result = app("scan", str(notes), str(good), expect=1)
-    assert f"Error: {notes}: not a pcap or pcapng capture\n" in result.stderr
-    assert "Scanned 2 file(s): 1 packets, 1 names" in result.stderr
+    assert f"Error: {notes} is in no log format appradar knows; name the format with --format " \
+           "(supported: pihole-ftl-db, " in result.stderr
+    assert "Scanned 2 file(s): 1 packets, 0 log records, 1 names" in result.stderr
     assert [item["domain"] for item in app.json("domains")] == ["a.example.com"]
 
 
@@ -88,7 +89,7 @@ def test_scan_directory_skips_foreign_files_and_globs_work(app, tmp_path: Path) 
     write_raw_pcap(folder / "two.pcap", [bytes(udp_dns(dns_query("two.example.com")))], 1)
     (folder / "README").write_text("captures of monday")
     result = app("scan", str(folder))
-    assert f"Skipped: {folder}/README: not a pcap or pcapng capture" in result.stderr
+    assert f"Skipped: {folder}/README is in no log format appradar knows" in result.stderr
     assert {item["domain"] for item in app.json("domains")} == {"one.example.com",
                                                                "two.example.com"}
     other = type(app)(tmp_path / "other.db")

@@ -12,10 +12,11 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from scanner.extract import dns, http, tls
+from scanner.extract import dns, http, quic, tls
 from scanner.names import InvalidName, normalise
 
-SNI, HTTP = "sni", "http"
+SNI, HTTP, QUIC = "sni", "http", "quic"
+TEREDO_PREFIX = b"\x20\x01\x00\x00"
 DNS_PORTS = {53, 5353, 5355}
 MULTICAST_DNS_PORTS = {5353: "mdns", 5355: "llmnr"}
 MAX_DEPTH = 8  # tunnels inside tunnels
@@ -39,7 +40,7 @@ class Observation:
     time: float
     client: bytes
     name: str
-    how: str  # dns | answer | cname | sni | http
+    how: str  # dns | answer | cname | sni | http | quic
     local: str = ""  # "mdns" or "llmnr" for link-local multicast name resolution
     owner: str = ""  # for a CNAME: the alias whose target this name is
 
@@ -49,6 +50,7 @@ class ScanStats:
     """What a run saw; `notes` keeps the first problems with their location."""
 
     packets: int = 0
+    records: int = 0  # log records
     names: int = 0
     malformed: int = 0
     fragments: int = 0
@@ -62,7 +64,7 @@ class ScanStats:
 
     def add(self, other: ScanStats, where: str = "") -> None:
         """Add another file's counts; its notes get the file name in front."""
-        for name in ("packets", "names", "malformed", "fragments", "invalid_names",
+        for name in ("packets", "records", "names", "malformed", "fragments", "invalid_names",
                      "unsupported_links"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for line in other.notes:
@@ -111,6 +113,7 @@ class Dissector:
         self._streams: dict[tuple[bytes, int, bytes, int], _Stream] = {}
         self._stream_ports: dict[int, int] = {}  # (sport << 16 | dport) → streams, for _boring
         self._names: dict[bytes, str] = {}  # raw name → normalised name, most names repeat
+        self._quic = quic.QuicInitials()
         self._fragments: dict[tuple, dict[int, bytes]] = {}
         self._fragment_ends: dict[tuple, int] = {}
         self._number = 0
@@ -188,7 +191,12 @@ class Dissector:
                 return True  # no payload, and no stream waits for this flow
             return data[start] not in _NAME_STARTS
         if protocol == 17:
-            return ports >> 16 not in _UDP_PORTS and ports & 0xFFFF not in _UDP_PORTS
+            if ports >> 16 in _UDP_PORTS or ports & 0xFFFF in _UDP_PORTS:
+                return False
+            start = transport + 8
+            # QUIC long headers (handshakes) and IPv6 inside UDP (Teredo) need a closer look
+            return start >= min(end, len(data)) or (
+                data[start] & 0xC0 != 0xC0 and data[start] >> 4 != 6)
         return False
 
     def drain(self) -> list[Observation]:
@@ -469,6 +477,17 @@ class Dissector:
                 self._teredo(data[:end], payload_start, depth + 1)
             elif destination_port == 2152:  # GTP-U, mobile backhaul
                 self._gtp(data[:end], payload_start, depth + 1)
+            elif _is_teredo_payload(data, payload_start, end):  # Teredo on a relay's port
+                self._ipv6(data[:end], payload_start, depth + 1)
+                return
+        if end - payload_start > 20 and data[payload_start] & 0xC0 == 0xC0 and \
+                source_port not in DNS_PORTS and destination_port not in DNS_PORTS:
+            payload = data[payload_start:end]
+            if quic.looks_like_initial(payload):
+                name = self._quic.feed(payload, (source, source_port, destination,
+                                                 destination_port))
+                if name is not None:
+                    self._emit(source, name, QUIC)
 
     def _teredo(self, data: bytes, offset: int, depth: int) -> None:
         if data[offset : offset + 2] == b"\x00\x01":  # authentication header
@@ -595,6 +614,20 @@ class Dissector:
         host = http.host_name(value)
         if host is not None:
             self._emit(client, host, HTTP)
+
+
+def _is_teredo_payload(data: bytes, start: int, end: int) -> bool:
+    """IPv6 straight inside UDP, to or from a Teredo address (2001:0::/32).
+
+    Teredo relays and clients talk on any port (3544 is only the server's), so the tunnel is
+    recognised by what it carries: an IPv6 header whose length fills the datagram exactly.
+    """
+    if end - start < 40 or data[start] >> 4 != 6:
+        return False
+    if ((data[start + 4] << 8) | data[start + 5]) + 40 != end - start:
+        return False
+    return data[start + 8 : start + 12] == TEREDO_PREFIX or \
+        data[start + 24 : start + 28] == TEREDO_PREFIX
 
 
 def _looks_like_dns_over_tcp(payload: bytes) -> bool:

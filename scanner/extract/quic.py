@@ -272,7 +272,7 @@ class QuicInitials:
     def __init__(self, max_connections: int = MAX_CONNECTIONS) -> None:
         self.max_connections = max_connections
         self.failures = 0  # Initial packets that did not decrypt: server's, corrupt, unknown
-        self.errors = 0  # decrypted Initials with a malformed frame or ClientHello
+        self.errors = 0  # malformed headers, frames or ClientHellos (in decrypted packets)
         self.packets = 0  # Initial packets decrypted
         self._connections: dict[tuple[Flow, bytes], _Connection] = {}
         self._flows: dict[Flow, _Connection] = {}  # latest connection of each client flow

@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS imports (
     id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, path TEXT, size INTEGER,
     inode INTEGER, site TEXT NOT NULL, frames_done INTEGER DEFAULT 0, status TEXT,
     run_id INTEGER, started TEXT, finished TEXT,
+    kind TEXT,  -- 'pcap' or the log format
+    head_length INTEGER,  -- for logs: how many leading bytes the fingerprint covers
     UNIQUE (fingerprint, site)
 );
 CREATE TABLE IF NOT EXISTS domains (

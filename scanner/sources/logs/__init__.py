@@ -1,0 +1,105 @@
+"""Log files schools already have, read into the same Observations as captures.
+
+Each format is one module exposing a `LogFormat` (a name, `sniff(head)`, `parse(...)`);
+`REGISTRY` lists them in sniffing order, most specific first, so a format whose lines could
+pass for another's (a Sophos line has `date=` like a FortiGate one; a Pi-hole database is
+binary) is tried before the looser ones.
+
+    reader = read_log(Path("pihole.log.1.gz"))          # format sniffed from the head
+    for line_number, observation in reader:
+        ...
+    reader.format, reader.records, reader.malformed, reader.problems, reader.warning
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from pathlib import Path
+
+from scanner.errors import InputError
+from scanner.sources.logs import (
+    adguard,
+    bind9,
+    coredns,
+    dnsmasq,
+    fortigate,
+    paloalto,
+    pihole_ftl,
+    sophos,
+    squid,
+    suricata,
+    umbrella,
+    unbound,
+    windows_dns,
+    zeek,
+)
+from scanner.sources.logs.base import LogFormat, LogReader, open_binary, open_text
+
+HEAD_BYTES = 64 * 1024
+
+REGISTRY: dict[str, LogFormat] = {
+    item.name: item
+    for item in (
+        pihole_ftl.FORMAT,  # binary: SQLite magic
+        suricata.FORMAT,  # JSON lines with event_type
+        *[item for item in zeek.FORMATS if item.name.endswith("-json")],  # uid + id.orig_h
+        adguard.FORMAT,  # JSON lines with QH
+        *[item for item in zeek.FORMATS if item.name.endswith("-tsv")],  # #fields header
+        windows_dns.FORMAT,  # "DNS Server log" header or PACKET lines
+        squid.FORMAT,  # epoch, elapsed, client, CODE/status
+        paloalto.FORMAT,  # CSV with ,YYYY/MM/DD hh:mm:ss,serial,TYPE,
+        umbrella.FORMAT,  # quoted CSV with Allowed/Blocked
+        sophos.FORMAT,  # key=value with device="SFW" / log_id= (before FortiGate's date=)
+        fortigate.FORMAT,  # key=value with date= and logid=
+        coredns.FORMAT,  # [INFO] client:port - id "TYPE CLASS name ..."
+        unbound.FORMAT,  # unbound[pid:thread]
+        bind9.FORMAT,  # named[pid] / BIND time / client ...
+        dnsmasq.FORMAT,  # dnsmasq[pid] / pihole-FTL[pid]
+    )
+}
+
+__all__ = ["REGISTRY", "LogFormat", "LogReader", "open_text", "read_log", "sniff", "supported"]
+
+
+def supported() -> str:
+    """The format names, for error messages and --help."""
+    return ", ".join(REGISTRY)
+
+
+def sniff(head: bytes, path: Path) -> str | None:
+    """The first format (in registry order) that recognises these first bytes of `path`."""
+    if not head.strip():
+        return None
+    for name, log_format in REGISTRY.items():
+        if log_format.sniff(head):
+            return name
+    return None
+
+
+def read_log(path: Path, format_name: str | None = None,
+             timezone: tzinfo | None = None) -> LogReader:
+    """A reader for one log file; the format is sniffed unless named ('auto' sniffs too).
+
+    `timezone` is the zone for times written without one (syslog, BIND, Windows, ...);
+    without it each format's default applies (UTC for Umbrella, else this machine's zone).
+    """
+    path = Path(path)
+    if format_name in (None, "", "auto"):
+        try:
+            with open_binary(path) as handle:
+                head = handle.read(HEAD_BYTES)
+        except OSError as error:
+            raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+        except EOFError:
+            raise InputError(f"{path}: compressed data ends early") from None
+        found = sniff(head, path)
+        if found is None:
+            what = "is empty" if not head.strip() else "is in no log format appradar knows"
+            raise InputError(f"{path} {what}; name the format with --format "
+                             f"(supported: {supported()})")
+        return LogReader(path, REGISTRY[found], timezone, sniffed=True)
+    if format_name not in REGISTRY:
+        raise InputError(f"unknown log format {format_name!r}; supported: {supported()}")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    return LogReader(path, REGISTRY[format_name], timezone)

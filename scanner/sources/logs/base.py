@@ -1,0 +1,185 @@
+"""What every log format shares: the format record, the reader with its counts, the caches.
+
+A format is a `LogFormat`: a name, a `sniff(head)` that recognises the first bytes of a
+file, and a `parse(lines, path, reader)` generator that yields `(line_number, Observation)`
+and returns the number of lines it read. Parsers report problems through the reader
+(`reader.bad`) and count header, comment and blank lines in `reader.skipped`, so the reader
+can tell records, malformed records and a probably wrong format apart without doing any
+per-line work itself.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import ipaddress
+import lzma
+import re
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from typing import IO, TextIO, cast
+
+from scanner.extract import Observation
+from scanner.names import InvalidName, is_address_literal, normalise
+from scanner.sources.logs.timestamps import Clock
+
+MAX_PROBLEMS = 20
+WRONG_FORMAT_SHARE = 0.9
+CACHE_LIMIT = 200_000
+
+GZIP, BZIP2, XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
+
+Parsed = Generator[tuple[int, Observation], None, int]
+Parser = Callable[[Iterable[str], Path, "LogReader"], Parsed]
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """One log format: how to recognise it and how to read it."""
+
+    name: str
+    description: str
+    sniff: Callable[[bytes], bool]
+    parse: Parser
+    timezone: tzinfo | None = None  # for times written without a zone; None = local time
+    reads_file: bool = False  # parse opens `path` itself (SQLite) and gets no lines
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz."""
+    with open(path, "rb") as probe:
+        magic = probe.read(6)
+    if magic.startswith(GZIP):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    if magic.startswith(BZIP2):
+        return bz2.open(path, "rb")
+    if magic.startswith(XZ):
+        return lzma.open(path, "rb")
+    return open(path, "rb")
+
+
+def open_text(path: Path) -> TextIO:
+    """Lines of a log, plain or compressed; bytes that are not UTF-8 become U+FFFD."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace")
+
+
+def head_lines(head: bytes, limit: int = 40) -> list[str]:
+    """Whole, non-empty lines of a file's head (the last, possibly cut, line is dropped)."""
+    if b"\n" in head:
+        head = head[: head.rindex(b"\n")]
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    return [line for line in text.splitlines() if line.strip()][:limit]
+
+
+class NameCache(dict[str, str | None]):
+    """Raw name → normalised name, computed once per distinct raw text.
+
+    The value is '' for an IP literal (dropped quietly: an address is not a name, and a
+    proxy or firewall logs plenty of them legitimately) and None for text that cannot be a
+    name; `why(raw)` then gives the reason.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: dict[str, str] = {}
+
+    def __missing__(self, raw: str) -> str | None:
+        if len(self) >= CACHE_LIMIT:
+            self.clear()
+            self.reasons.clear()
+        value: str | None
+        try:
+            value = normalise(raw)
+        except InvalidName as error:
+            if is_address_literal(raw.strip().rstrip(".")):
+                value = ""
+            else:
+                value = None
+                self.reasons[raw] = str(error)
+        self[raw] = value
+        return value
+
+    def why(self, raw: str) -> str:
+        return f"invalid name {raw[:80]!r}: {self.reasons.get(raw, 'rejected')}"
+
+
+class ClientCache(dict[str, bytes]):
+    """Address text → packed address; b'' for text that is no address (the name still counts)."""
+
+    def __missing__(self, text: str) -> bytes:
+        if len(self) >= CACHE_LIMIT:
+            self.clear()
+        try:
+            value = ipaddress.ip_address(text.strip("[]")).packed
+        except ValueError:
+            value = b""
+        self[text] = value
+        return value
+
+
+class LogReader:
+    """Iterate `(line_number, Observation)` over one log file; counts are final at the end.
+
+    `lines` counts every line read (rows for a database), `skipped` the blank, comment and
+    header lines among them, `records` the rest, `malformed` the records that could not be
+    read (`problems` shows the first 20 as `file:line: reason`).
+    """
+
+    def __init__(self, path: Path, log_format: LogFormat, timezone: tzinfo | None = None,
+                 sniffed: bool = False) -> None:
+        self.path = path
+        self.log_format = log_format
+        self.format = log_format.name
+        self.sniffed = sniffed
+        self.timezone = timezone if timezone is not None else log_format.timezone
+        self.lines = 0
+        self.skipped = 0
+        self.malformed = 0
+        self.problems: list[str] = []
+        self.names = NameCache()
+        self.clients = ClientCache()
+        self.clock = Clock(self.timezone, path.stat().st_mtime)
+
+    @property
+    def records(self) -> int:
+        return self.lines - self.skipped
+
+    @property
+    def probably_wrong_format(self) -> bool:
+        return self.records > 0 and self.malformed >= WRONG_FORMAT_SHARE * self.records
+
+    @property
+    def warning(self) -> str:
+        """What to tell the user when the file was mostly unreadable ('' when it was fine)."""
+        if not self.probably_wrong_format:
+            return ""
+        return (f"{self.path}: {self.malformed} of {self.records} records could not be read "
+                f"as {self.format}; probably the wrong format (choose one with --format)")
+
+    def bad(self, number: int, reason: str) -> None:
+        """Count a malformed record and keep its location if it is among the first few."""
+        self.malformed += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(f"{self.path}:{number}: {reason}")
+
+    def __iter__(self) -> Iterator[tuple[int, Observation]]:
+        self.lines = self.skipped = self.malformed = 0
+        self.problems = []
+        parse = self.log_format.parse
+        if self.log_format.reads_file:
+            self.lines = yield from parse((), self.path, self)
+            return
+        with open_text(self.path) as handle:
+            self.lines = yield from parse(handle, self.path, self)
+
+
+_KEY_VALUE = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+
+
+def key_values(line: str) -> dict[str, str]:
+    """`a=1 b="x y"` → {'a': '1', 'b': 'x y'} (firewall syslog: FortiGate, Sophos)."""
+    return {key: value[1:-1] if value.startswith('"') else value
+            for key, value in _KEY_VALUE.findall(line)}

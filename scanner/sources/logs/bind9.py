@@ -1,0 +1,81 @@
+"""BIND 9 `named` query logs, through syslog or a `queries` channel file.
+
+    client 192.168.0.1#57398: query: a1.foo.com IN A +E (10.0.0.53)                  (9.9)
+    client @0x7f1dd4114af0 192.168.0.1#59735 (config.nos-avg.cz): query: config.nos-avg.cz IN TXT +
+    client 192.168.0.1#57398 UDP: query: a1.foo.com IN A response: NOERROR +ED ...   (Infoblox)
+    client 10.0.0.9#51000: view internal: query: example.com IN A +
+
+A line is a named line when it carries a `named[pid]: ` syslog tag, starts with BIND's own
+`07-Apr-2022 08:08:10.043` time, or starts with `client `. Only `query:` lines give a name;
+`query failed`, transfers, notifies and resolver chatter are valid lines without one.
+Infoblox NIOS also writes RPZ hits as CEF lines (`RPZ-QNAME ... src=client ... rewrite
+name [A]`); those queries were answered by the policy zone and count as well.
+Time: BIND's own time (it has a year) if the line has one, else the syslog header's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.extract import Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+
+NAME = "bind9-named-syslog"
+_QUERY = re.compile(
+    r"client (?:@0x[0-9a-fA-F]+ )?([0-9a-fA-F.:]+)#\d+(?: \([^)]*\))?:? "
+    r"(?:view [^:]*: )?(?:(?:UDP|TCP): )?query: (\S+) ")
+_BIND_TIME = re.compile(r"\d\d-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?")
+_TAG = re.compile(r"\bnamed\[\d+\]: ")
+_CEF_RPZ = re.compile(r"\|RPZ-[A-Z]+\|.*?\bsrc=(\S+).*?\brewrite (\S+) ")
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head)
+    hits = sum(1 for line in lines
+               if _TAG.search(line) or _BIND_TIME.match(line) or line.startswith("client "))
+    return bool(lines) and hits * 2 > len(lines)
+
+
+def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
+    after = line[tag.end():] if tag else line
+    own = _BIND_TIME.match(after)
+    if own:
+        return reader.clock(own.group(0))
+    return reader.clock(line[: tag.start()] if tag else line)
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, bad = reader.names, reader.clients, reader.bad
+    number = 0
+    for number, line in enumerate(lines, 1):
+        tag = _TAG.search(line)
+        if tag is None and not _BIND_TIME.match(line) and not line.startswith("client "):
+            if line.isspace():
+                reader.skipped += 1
+            else:
+                bad(number, "not a named log line")
+            continue
+        match = _QUERY.search(line)
+        if match is None:
+            match = _CEF_RPZ.search(line) if "CEF:" in line else None
+            if match is None:
+                continue
+        address, raw = match.groups()
+        name = names[raw]
+        if not name:
+            if name is None:
+                bad(number, names.why(raw))
+            continue
+        try:
+            moment = _time(line, tag, reader)
+        except ValueError as error:
+            bad(number, str(error))
+            continue
+        yield number, Observation(moment, clients[address], name, "dns")
+    return number
+
+
+FORMAT = LogFormat(NAME, "BIND 9 named query log (syslog or file, old and new styles)",
+                   sniff, parse)

@@ -1,0 +1,64 @@
+"""dnsmasq and Pi-hole query logs (`log-queries`): `query[A] name from client` lines.
+
+    Sep  8 16:32:19 dnsmasq[577]: query[A] www.google.co.uk from 192.168.216.233
+    Jan 24 15:10:19 host dnsmasq[1]: 7 10.0.0.2/5353 query[AAAA] x.example from 10.0.0.2
+
+Only `query[...]` lines name what a client asked for; `forwarded` (the server asking its
+upstream), `reply`, `cached` and `config` lines repeat that name and are read as valid lines
+without a name. A line without a `program[pid]: ` tag is malformed. Times are syslog
+(`Mmm dd HH:MM:SS`, no year or zone) or ISO 8601; see `timestamps`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.extract import Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+
+NAME = "dnsmasq"
+_QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
+_SNIFF = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head)
+    return bool(lines) and sum(1 for line in lines if _SNIFF.search(line)) * 2 > len(lines)
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    query = _QUERY.match
+    number = 0
+    for number, line in enumerate(lines, 1):
+        at = line.find(" query[")
+        if at < 0:
+            if "]: " not in line:
+                if line.isspace():
+                    reader.skipped += 1
+                else:
+                    bad(number, "not a dnsmasq log line")
+            continue
+        match = query(line, at + 1)
+        tag = line.find("]: ")
+        if match is None or tag < 0:
+            bad(number, "query line without 'name from client'")
+            continue
+        raw, address = match.groups()
+        name = names[raw]
+        if not name:
+            if name is None:
+                bad(number, names.why(raw))
+            continue
+        try:
+            moment = clock(line[:tag])  # 'Sep  8 16:32:19 dnsmasq[577': the time, then ignored
+        except ValueError as error:
+            bad(number, str(error))
+            continue
+        yield number, Observation(moment, clients[address], name, "dns")
+    return number
+
+
+FORMAT = LogFormat(NAME, "dnsmasq / Pi-hole query log (log-queries)", sniff, parse)

@@ -1,0 +1,71 @@
+"""Palo Alto Networks PAN-OS syslog in CSV: the URL filtering entries of THREAT logs.
+
+    Nov 30 16:44:36 PA-220 1,2018/11/30 16:44:36,012801096514,THREAT,url,2049,2018/11/30
+    16:44:36,192.168.15.224,152.195.55.192,...,ssl,...,block-url,"consent.cmp.oath.com/",...
+
+Fields (PAN-OS 8-11): 1 receive time, 3 type, 4 subtype, 6 generated time, 7 source
+address (the client), 14 application, 31 misc (for subtype `url`: the URL, host first).
+The host is seen as `sni` when the application is `ssl` and as `http` otherwise. TRAFFIC,
+SYSTEM, CONFIG and other THREAT subtypes are valid lines without a name. Times are the
+firewall's local time without zone, read in the reader's zone.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.extract import Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.squid import host_of
+
+NAME = "paloalto-csv"
+_RECORD = re.compile(r"(?:^|[\s>])([^\s,]*),(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d),[^,]*,"
+                     r"(TRAFFIC|THREAT|SYSTEM|CONFIG|HIP-MATCH|GLOBALPROTECT|USERID|"
+                     r"AUTHENTICATION|DECRYPTION|CORRELATION|TUNNEL|GTP|SCTP|IPTAG|URL),")
+GENERATED, SOURCE, APPLICATION, MISC = 6, 7, 14, 31
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head)
+    return bool(lines) and sum(1 for line in lines if _RECORD.search(line)) * 2 > len(lines)
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    number = 0
+    for number, line in enumerate(lines, 1):
+        match = _RECORD.search(line)
+        if match is None:
+            if line.isspace():
+                reader.skipped += 1
+            else:
+                bad(number, "not a PAN-OS CSV log line")
+            continue
+        if match.group(3) != "THREAT" or ",url," not in line:
+            continue
+        fields = next(csv.reader([line[match.start(1):]]))
+        if len(fields) <= MISC:
+            bad(number, f"{len(fields)} fields, a THREAT line has more than {MISC}")
+            continue
+        if fields[4] != "url":
+            continue
+        raw = host_of(fields[MISC] if "://" in fields[MISC] else "http://" + fields[MISC])
+        name = names[raw]
+        if not name:
+            if name is None:
+                bad(number, names.why(raw))
+            continue
+        try:
+            moment = clock(fields[GENERATED] or fields[1])
+        except ValueError as error:
+            bad(number, str(error))
+            continue
+        how = "sni" if fields[APPLICATION] == "ssl" else "http"
+        yield number, Observation(moment, clients[fields[SOURCE]], name, how)
+    return number
+
+
+FORMAT = LogFormat(NAME, "Palo Alto PAN-OS CSV syslog (THREAT url entries)", sniff, parse)

@@ -1,0 +1,82 @@
+"""Pi-hole's long-term database `pihole-FTL.db` (SQLite): the `queries` table or view.
+
+Every row is a query a client made (blocked or not): `timestamp` (POSIX seconds, integer in
+FTL v5, real in v6), `domain`, `client` (an address). The row id stands in for the line
+number, so a later import can resume after the last row read. The database is opened
+read-only; a compressed copy is unpacked to a temporary file first, since SQLite reads files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scanner.errors import InputError
+from scanner.extract import Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, open_binary
+
+NAME = "pihole-ftl-db"
+MAGIC = b"SQLite format 3\x00"
+BATCH = 10_000
+
+
+def sniff(head: bytes) -> bool:
+    return head.startswith(MAGIC)
+
+
+@contextmanager
+def _database(path: Path) -> Iterator[sqlite3.Connection]:
+    with open(path, "rb") as probe:
+        plain = probe.read(len(MAGIC)) == MAGIC
+    with tempfile.TemporaryDirectory() as scratch:
+        if not plain:
+            copy = Path(scratch) / "pihole-FTL.db"
+            with open_binary(path) as source, open(copy, "wb") as target:
+                shutil.copyfileobj(source, target)
+            path = copy
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, bad = reader.names, reader.clients, reader.bad
+    rows = 0
+    with _database(path) as connection:
+        try:
+            known = {row[0] for row in connection.execute(
+                "select name from sqlite_master where type in ('table', 'view')")}
+        except sqlite3.DatabaseError as error:
+            raise InputError(f"{path}: not a readable SQLite database ({error})") from None
+        if "queries" not in known:
+            raise InputError(f"{path}: an SQLite database without a 'queries' table; "
+                             f"not a pihole-FTL.db")
+        cursor = connection.execute(
+            "select id, timestamp, domain, client from queries order by id")
+        while batch := cursor.fetchmany(BATCH):
+            for row_id, timestamp, raw, address in batch:
+                rows += 1
+                if not isinstance(raw, str):
+                    bad(row_id, "no domain")
+                    continue
+                name = names[raw]
+                if not name:
+                    if name is None:
+                        bad(row_id, names.why(raw))
+                    continue
+                if not isinstance(timestamp, int | float):
+                    bad(row_id, f"unreadable timestamp {timestamp!r}")
+                    continue
+                client = clients[address] if isinstance(address, str) else b""
+                yield row_id, Observation(float(timestamp), client, name, "dns")
+    return rows
+
+
+FORMAT = LogFormat(NAME, "Pi-hole FTL long-term database (pihole-FTL.db)", sniff, parse,
+                   reads_file=True)

@@ -1,0 +1,73 @@
+"""Sophos firewall web logs in key=value form: XG / SFOS and UTM (astaro) web proxy.
+
+    device="SFW" date=2017-01-31 time=14:03:33 timezone="IST" ... log_type="Content Filtering"
+    ... url="https://r8---sn-ci5gup-qxas.googlevideo.com/" ... src_ip=10.198.47.71 ...
+    domain=r8---sn-ci5gup-qxas.googlevideo.com ...
+    2023:04:28-10:00:01 utm httpproxy[123]: id="0001" ... srcip="10.0.0.1" ... url="http://x/"
+
+The host is `domain`, else `website`, else the host of `url`; `https` URLs are seen as
+`sni`, others as `http`. The client is `src_ip` (XG) or `srcip` (UTM). Time: `date` and
+`time` in the `timezone` abbreviation when it is one of the common ones (Sophos writes IST
+for India, its home), else in the reader's zone; UTM lines start with `YYYY:MM:DD-hh:mm:ss`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from scanner.extract import Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, key_values
+from scanner.sources.logs.squid import host_of
+from scanner.sources.logs.timestamps import zone_from_text
+
+NAME = "sophos-xg-kv"
+_XG = re.compile(r'device="?SF|\blog_id=\S+ log_type=')
+_UTM = re.compile(r'\bhttpproxy\[\d+\]: .*\bsys="SecureWeb"')
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head)
+    hits = sum(1 for line in lines if _XG.search(line) or _UTM.search(line))
+    return bool(lines) and hits * 2 > len(lines)
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    number = 0
+    for number, line in enumerate(lines, 1):
+        if "=" not in line:
+            if line.isspace():
+                reader.skipped += 1
+            else:
+                bad(number, "not a Sophos key=value log line")
+            continue
+        fields = key_values(line)
+        url = fields.get("url", "")
+        raw = fields.get("domain") or fields.get("website") or (host_of(url) if url else "")
+        if not raw:
+            continue
+        name = names[raw]
+        if not name:
+            if name is None:
+                bad(number, names.why(raw))
+            continue
+        try:
+            if "date" in fields and "time" in fields:
+                moment_text = datetime.fromisoformat(f"{fields['date']}T{fields['time']}")
+                zone = zone_from_text(fields.get("timezone", "") or "?")
+                moment = clock.local(moment_text.replace(tzinfo=zone) if zone else moment_text)
+            else:
+                moment = clock(line)
+        except ValueError:
+            bad(number, "no readable date and time")
+            continue
+        address = fields.get("src_ip") or fields.get("srcip") or ""
+        how = "sni" if url.startswith("https:") else "http"
+        yield number, Observation(moment, clients[address], name, how)
+    return number
+
+
+FORMAT = LogFormat(NAME, "Sophos XG/SFOS and UTM web proxy key=value log", sniff, parse)

@@ -1,0 +1,77 @@
+r"""Squid `access.log` in the native format.
+
+    1157689320.327   2864 10.105.21.199 TCP_MISS/200 10182 GET http://www.goonernews.com/ \
+        badeyek DIRECT/207.58.145.61 text/html
+    1157689312.049   5006 10.105.21.199 TCP_MISS/200 19763 CONNECT login.yahoo.com:443 - \
+        DIRECT/209.73.177.115 -
+
+time (POSIX seconds), elapsed, client, code/status, bytes, method, URL, user, hierarchy,
+type. The host is the URL's (scheme, user, port and path removed) or CONNECT's target.
+Requests to an address, and Squid's own `error:` pseudo-URLs, are valid lines without a name.
+Every name is recorded as `http`: the client named it in a request to the proxy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.extract import Observation
+from scanner.names import host_from_header
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+
+NAME = "squid-native"
+_LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ [A-Z_]+/\d{3} \d+ \S+ \S+")
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head)
+    return bool(lines) and sum(1 for line in lines if _LINE.match(line)) * 2 > len(lines)
+
+
+def host_of(url: str) -> str:
+    """'http://user@www.example.com:8080/a?b' → 'www.example.com'; 'host:443' → 'host'."""
+    scheme = url.find("://")
+    if scheme >= 0:
+        url = url[scheme + 3:]
+        end = len(url)
+        for mark in "/?#":
+            at = url.find(mark)
+            if 0 <= at < end:
+                end = at
+        url = url[:end]
+        url = url[url.rfind("@") + 1:]
+    return host_from_header(url)
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, bad = reader.names, reader.clients, reader.bad
+    number = 0
+    for number, line in enumerate(lines, 1):
+        fields = line.split(None, 7)
+        if len(fields) < 7:
+            if line.isspace():
+                reader.skipped += 1
+            else:
+                bad(number, f"{len(fields)} fields, a native access.log line has 10")
+            continue
+        try:
+            moment = float(fields[0])
+        except ValueError:
+            bad(number, f"unreadable time {fields[0][:40]!r}")
+            continue
+        url = fields[6]
+        if url.startswith("error:") or url == "-":
+            continue
+        raw = host_of(url)
+        name = names[raw]
+        if not name:
+            if name is None:
+                bad(number, names.why(raw))
+            continue
+        yield number, Observation(moment, clients[fields[2]], name, "http")
+    return number
+
+
+FORMAT = LogFormat(NAME, "Squid access.log (native format)", sniff, parse)

@@ -1,0 +1,98 @@
+"""Suricata `eve.json`: the name in dns, tls, http and quic events (and in alerts about them).
+
+    {"timestamp":"2018-07-05T15:51:50.666597-0400","event_type":"tls","src_ip":"192.168.86.85",
+     ..., "tls":{"sni":"p33-btmmdns.icloud.com.", ...}}
+
+- dns: a query's `rrname` (client = src_ip); an answer's `rrname` as `answer` (client =
+  dest_ip, the answer goes to the client). Eve v1 writes one event per query or answer, v2
+  groups answers under one event, v3 lists `queries`; all three are read. Answer records
+  (CNAME targets, addresses) are not: they repeat what the server said.
+- tls `sni`, http `hostname` (port removed), quic `sni`.
+- alert events carry the same objects: an alert may be the only event for a flow when the
+  protocol logger is off, so they count too. fileinfo events are left out: they repeat an
+  http event, with source and destination swapped for downloads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from scanner.extract import Observation
+from scanner.names import host_from_header
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.zeek import LOCAL_PORTS
+
+NAME = "suricata-eve"
+SKIP_EVENTS = {"fileinfo", "flow", "netflow", "stats", "drop", "anomaly"}
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head, 5)
+    return bool(lines) and lines[0].startswith("{") and '"event_type"' in lines[0]
+
+
+def _names(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(raw name, how, client field) found in one event."""
+    found: list[tuple[str, str, str]] = []
+    dns = record.get("dns")
+    if isinstance(dns, dict):
+        answer = dns.get("type") == "answer"
+        how, side = ("answer", "dest_ip") if answer else ("dns", "src_ip")
+        if isinstance(dns.get("rrname"), str):
+            found.append((dns["rrname"], how, side))
+        for query in dns.get("queries") or ():
+            if isinstance(query, dict) and isinstance(query.get("rrname"), str):
+                found.append((query["rrname"], how, side))
+    for key, field, how in (("tls", "sni", "sni"), ("http", "hostname", "http"),
+                            ("quic", "sni", "quic")):
+        value = record.get(key)
+        if isinstance(value, dict) and isinstance(value.get(field), str):
+            found.append((host_from_header(value[field]), how, "src_ip"))
+    return found
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    number = 0
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if line.isspace():
+                reader.skipped += 1
+            else:
+                bad(number, "not a JSON object")
+            continue
+        if not isinstance(record, dict) or "event_type" not in record:
+            bad(number, "not an eve event (no event_type)")
+            continue
+        if record["event_type"] in SKIP_EVENTS:
+            continue
+        found = _names(record)
+        if not found:
+            continue
+        try:
+            moment = clock(str(record["timestamp"]))
+        except (KeyError, ValueError):
+            bad(number, "no readable timestamp")
+            continue
+        for raw, how, side in found:
+            name = names[raw]
+            if not name:
+                if name is None:
+                    bad(number, names.why(raw))
+                continue
+            address = record.get(side)
+            client = clients[address] if isinstance(address, str) else b""
+            local = ""
+            if how in ("dns", "answer"):
+                port = record.get("src_port" if how == "answer" else "dest_port")
+                local = LOCAL_PORTS.get(str(port), "")
+            yield number, Observation(moment, client, name, how, local)
+    return number
+
+
+FORMAT = LogFormat(NAME, "Suricata eve.json (dns, tls, http, quic events)", sniff, parse)

@@ -1,0 +1,146 @@
+"""Timestamps in the forms log files write them, turned into POSIX seconds.
+
+A log line's time is text; the same text repeats for every line written in that second, so
+`Clock` parses each distinct text once and keeps the result in a small dict. Times that carry
+no zone (syslog, BIND, Windows, Palo Alto, ...) are read in the reader's zone: the `timezone`
+given to `read_log`, else the format's own default, else the local zone of this machine.
+Syslog times carry no year either: the year is the one that puts the line on or before the
+file's modification time (plus a day of slack), as rsyslog and logrotate would have it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+CACHE_LIMIT = 65_536
+FUTURE_SLACK = 86_400.0
+
+_PRI = re.compile(r"<\d{1,3}>(?:1 )?")
+_ISO = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|UTC|[+-]\d\d(?::?\d\d)?)?")
+_YMD_SLASH = re.compile(r"(\d{4})/(\d\d)/(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+_SOPHOS_UTM = re.compile(r"(\d{4}):(\d\d):(\d\d)-(\d\d):(\d\d):(\d\d)")
+_SYSLOG = re.compile(
+    r"([A-Za-z]{3}) +(\d{1,2}) (?:(\d{4}) )?(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+_BIND = re.compile(r"(\d\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+_WINDOWS = re.compile(
+    r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}),? (\d{1,2}):(\d\d):(\d\d)(?: ?([AaPp])\.?[Mm]\.?)?")
+_EPOCH = re.compile(r"\[?(\d{9,10}(?:\.\d+)?)\]?(?:\s|$)")
+_ZONE_NAMES = {
+    "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120,
+    "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "IST": 330, "EST": -300, "EDT": -240,
+    "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
+}
+
+
+def zone_from_text(text: str) -> tzinfo | None:
+    """'+0200', '-05:00', 'Z', 'CEST' → a fixed zone; None when not known."""
+    text = text.strip().strip('"')
+    if text[:1] in "+-" and text[1:].replace(":", "").isdigit():
+        digits = text[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+        return timezone(timedelta(minutes=-minutes if text[0] == "-" else minutes))
+    offset = _ZONE_NAMES.get(text.upper())
+    return None if offset is None else timezone(timedelta(minutes=offset))
+
+
+def _fraction(digits: str | None) -> int:
+    return int((digits or "0")[:6].ljust(6, "0"))
+
+
+class Clock:
+    """Text → POSIX seconds, cached; raises ValueError for text it cannot read."""
+
+    def __init__(self, zone: tzinfo | None, reference: float) -> None:
+        self.zone = zone
+        self.reference = reference
+        self._reference_year = datetime.fromtimestamp(reference, UTC).year
+        self._cache: dict[str, float] = {}
+
+    def __call__(self, text: str) -> float:
+        try:
+            return self._cache[text]
+        except KeyError:
+            pass
+        value = self.parse(text)
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[text] = value
+        return value
+
+    def local(self, moment: datetime) -> float:
+        """A wall-clock time without zone, read in this clock's zone."""
+        if moment.tzinfo is None:
+            if self.zone is None:
+                return moment.timestamp()  # the machine's local zone, DST included
+            moment = moment.replace(tzinfo=self.zone)
+        return moment.timestamp()
+
+    def parse(self, text: str) -> float:
+        """Read the timestamp at the start of `text`; whatever follows it is ignored."""
+        text = text.strip()
+        pri = _PRI.match(text)
+        if pri:
+            text = text[pri.end():]
+        match = _ISO.match(text)
+        if match:
+            year, month, day, hour, minute, second, fraction, zone = match.groups()
+            moment = datetime(int(year), int(month), int(day), int(hour), int(minute),
+                              int(second), _fraction(fraction))
+            if zone:
+                moment = moment.replace(tzinfo=zone_from_text(zone))
+            return self.local(moment)
+        match = _SYSLOG.match(text)
+        if match and match.group(1).lower() in MONTHS:
+            return self._syslog(match)
+        match = _EPOCH.match(text)
+        if match:
+            return float(match.group(1))
+        match = _BIND.match(text)
+        if match and match.group(2).lower() in MONTHS:
+            day, month, year, hour, minute, second, fraction = match.groups()
+            return self.local(datetime(int(year), MONTHS[month.lower()], int(day), int(hour),
+                                       int(minute), int(second), _fraction(fraction)))
+        match = _YMD_SLASH.match(text) or _SOPHOS_UTM.match(text)
+        if match:
+            year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+            fraction = match.group(7) if match.re is _YMD_SLASH else None
+            return self.local(datetime(year, month, day, hour, minute, second,
+                                       _fraction(fraction)))
+        match = _WINDOWS.match(text)
+        if match:
+            return self._windows(match)
+        raise ValueError(f"unreadable time {text[:40]!r}")
+
+    def _syslog(self, match: re.Match[str]) -> float:
+        month_name, day, year, hour, minute, second, fraction = match.groups()
+        month = MONTHS[month_name.lower()]
+        clock = (int(hour), int(minute), int(second), _fraction(fraction))
+        if year:
+            return self.local(datetime(int(year), month, int(day), *clock))
+        for candidate in range(self._reference_year + 1, self._reference_year - 8, -1):
+            try:
+                value = self.local(datetime(candidate, month, int(day), *clock))
+            except ValueError:  # 29 February in a year without one
+                continue
+            if value <= self.reference + FUTURE_SLACK:
+                return value
+        raise ValueError(f"impossible date {match.group(0)!r}")
+
+    def _windows(self, match: re.Match[str]) -> float:
+        """Windows writes the server's locale: M/D/YYYY h:mm:ss AM (en-US), D-M-YYYY (nl-NL).
+
+        With '/' the month comes first unless the first number cannot be a month; with '-'
+        or '.' the day comes first.
+        """
+        first, separator, second, year, hour, minute, seconds, half = match.groups()
+        month, day = int(first), int(second)
+        if separator != "/" or month > 12:
+            month, day = day, month
+        hours = int(hour)
+        if half:
+            hours = hours % 12 + (12 if half.lower() == "p" else 0)
+        return self.local(datetime(int(year), month, day, hours, int(minute), int(seconds)))

@@ -1,0 +1,70 @@
+"""Unbound `log-queries` and `log-replies` lines.
+
+    [1625491526] unbound[13532:0] info: 127.0.0.1 www.example.com. A IN
+    Jul 05 15:25:26 unbound[13532:0] info: 127.0.0.1 www.example.com. A IN NOERROR 0.000000 0 49
+    <30>Aug 15 16:19:02 unbound[26931]: [26931:0] info: 192.168.1.1 api.opensubtitles.org. A IN
+
+After `info: ` a query line is `client name type class`; a reply line adds rcode, time,
+cached flag and size. When a server logs both, every query appears twice: reply lines are
+therefore used only as long as no query line has been seen in the file. Other `info:` lines
+(`resolving`, `response for`, start-up) are valid lines without a name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.extract import Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+
+NAME = "unbound"
+_TAG = re.compile(r"\bunbound\[\d+(?::\d+)?\]:? ")
+_INFO = re.compile(r"info: (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head)
+    return bool(lines) and sum(1 for line in lines if _TAG.search(line)) * 2 > len(lines)
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    seen_queries = False
+    number = 0
+    for number, line in enumerate(lines, 1):
+        tag = _TAG.search(line)
+        if tag is None:
+            if line.isspace():
+                reader.skipped += 1
+            else:
+                bad(number, "not an unbound log line")
+            continue
+        match = _INFO.search(line, tag.end())
+        if match is None:
+            continue
+        address, raw, _type, _class, reply = match.groups()
+        client = clients[address]
+        if not client:
+            continue  # 'info: resolving ...' and the like
+        if reply:
+            if seen_queries:
+                continue
+        else:
+            seen_queries = True
+        name = names[raw]
+        if not name:
+            if name is None:
+                bad(number, names.why(raw))
+            continue
+        try:
+            moment = clock(line[: tag.start()])
+        except ValueError as error:
+            bad(number, str(error))
+            continue
+        yield number, Observation(moment, client, name, "dns")
+    return number
+
+
+FORMAT = LogFormat(NAME, "Unbound log-queries / log-replies", sniff, parse)

@@ -1,0 +1,71 @@
+r"""Windows Server DNS debug log (`dns.log`, "Log packets for debugging").
+
+    5/21/2015 1:51:18 PM 0D48 PACKET  000000000181D1C0 UDP Rcv 10.250.2.246    0c6b   Q \
+        [0001   D   NOERROR] A      (10)sitecheck2(5)opera(3)com(0)
+
+Names are written as length-prefixed labels: `(3)www(7)example(3)com(0)`. Only queries the
+server received (`Rcv`, no `R` flag) are a client asking; `Snd` queries are the server asking
+its forwarders and `R` lines are responses. The header (the field legend), indented detail
+lines and blank lines are skipped; dated lines other than PACKET (EVENT, Note) are valid
+lines without a name. Times are the server's local time in its locale's format, read in
+the reader's zone (see `timestamps.Clock._windows` for the date order).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.extract import Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+
+NAME = "windows-dns-debug"
+_PACKET = re.compile(
+    r"(\S+ \d{1,2}:\d\d:\d\d(?: ?[AaPp]\.?[Mm]\.?)?) +[0-9A-Fa-f]+ PACKET +[0-9A-Fa-f]+ "
+    r"(?:UDP|TCP) (Rcv|Snd) (\S+) +[0-9A-Fa-f]+ ([R ]) (.) \[[^\]]*\] +(\S+) +(\S+)")
+_LABEL = re.compile(r"\((\d+)\)")
+
+
+def sniff(head: bytes) -> bool:
+    lines = head_lines(head)
+    return any(line.startswith("DNS Server log") or _PACKET.match(line) for line in lines)
+
+
+def decode(wire: str) -> str:
+    """'(3)www(7)example(3)com(0)' → 'www.example.com' (lengths are trusted, not checked)."""
+    return _LABEL.sub(".", wire).strip(".")
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    number = 0
+    for number, line in enumerate(lines, 1):
+        if not line[:1].isdigit():
+            reader.skipped += 1  # header, legend, detail lines, blank lines
+            continue
+        if " PACKET " not in line:
+            continue
+        match = _PACKET.match(line)
+        if match is None:
+            bad(number, "PACKET line in an unknown layout")
+            continue
+        stamp, direction, address, response, _opcode, _type, wire = match.groups()
+        if direction != "Rcv" or response == "R":
+            continue
+        raw = decode(wire)
+        name = names[raw]
+        if not name:
+            if name is None:
+                bad(number, names.why(raw))
+            continue
+        try:
+            moment = clock(stamp)
+        except ValueError as error:
+            bad(number, str(error))
+            continue
+        yield number, Observation(moment, clients[address], name, "dns")
+    return number
+
+
+FORMAT = LogFormat(NAME, "Windows Server DNS debug log (dns.log)", sniff, parse)

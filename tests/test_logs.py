@@ -1,0 +1,399 @@
+"""Log import: every real sample in tests/data/logs against its truth, and the reader's rules."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import ipaddress
+import json
+import lzma
+import os
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from scanner.errors import InputError
+from scanner.extract import Observation
+from scanner.sources.logs import REGISTRY, read_log, sniff
+from scanner.sources.logs.base import LogReader, open_text
+from scanner.sources.logs.windows_dns import decode
+
+LOGS = Path(__file__).parent / "data" / "logs"
+TRUTHS = sorted(LOGS.rglob("*.truth.json"))
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+SUPPORTED = ", ".join(REGISTRY)
+
+
+def packed(text: str) -> bytes:
+    return ipaddress.ip_address(text).packed
+
+
+def sample_of(truth: Path, tmp_path: Path) -> Path:
+    """The log a truth file describes; the Pi-hole database is kept as its SQL dump."""
+    path = truth.with_name(truth.name.removesuffix(".truth.json"))
+    if path.suffix == ".sql":
+        database = tmp_path / "pihole-FTL.db"
+        with sqlite3.connect(database) as connection:
+            connection.executescript(path.read_text())
+        connection.close()
+        return database
+    return path
+
+
+def observations(path: Path, **options: object) -> tuple[LogReader, list[tuple[int, Observation]]]:
+    reader = read_log(path, **options)  # type: ignore[arg-type]
+    return reader, list(reader)
+
+
+def write(tmp_path: Path, name: str, text: str, mtime: datetime | None = None) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    if mtime is not None:
+        os.utime(path, (mtime.timestamp(), mtime.timestamp()))
+    return path
+
+
+def test_every_corpus_format_is_registered() -> None:
+    formats = {json.loads(truth.read_text())["format"] for truth in TRUTHS}
+    assert formats <= set(REGISTRY)
+    assert len(TRUTHS) == 38
+
+
+@pytest.mark.parametrize("truth", TRUTHS, ids=lambda path: path.name.removesuffix(".truth.json"))
+def test_corpus_truth(truth: Path, tmp_path: Path) -> None:
+    """Sniffed format, distinct names and record count equal the truth file's.
+
+    `records` in the truth files counts the lines that are log records: every line but
+    blank lines, Zeek's `#` header lines and the Windows DNS header (the field legend before
+    the first dated line); for the Pi-hole database, the rows of `queries`. The reader's
+    `records` (lines read minus blank, comment and header lines) is the same count.
+    """
+    expected = json.loads(truth.read_text())
+    reader, found = observations(sample_of(truth, tmp_path))
+    assert reader.sniffed
+    assert reader.format == expected["format"]
+    assert {observation.name for _, observation in found} == set(expected["domains"])
+    assert reader.records == expected["records"]
+    assert not reader.probably_wrong_format
+
+
+def test_reply_only_zeek_rows_are_answers() -> None:
+    """The truth lists three mDNS names that are in no question: `mdns-no-assoc.pcap` packets
+    2, 3 and 5 are responses with qdcount 0, the name only as an answer's owner, and Zeek
+    copies it into `query` (with qtype unset). They are kept, as answers, like the capture
+    path keeps reply names."""
+    path = LOGS / "zeek-dns-tsv" / "zeek_scripts.base.protocols.dns.mdns-no-assoc_dns.log"
+    _, found = observations(path)
+    seen = {observation.name: observation.how for _, observation in found}
+    assert seen == {
+        "initial-query-a.local": "dns", "initial-query-aaaa.local": "dns",
+        "v6-initial.local": "dns", "unrelated-reply-a.local": "answer",
+        "unrelated-reply-aaaa.local": "answer", "v6-unrelated.local": "answer",
+    }
+    assert {observation.local for _, observation in found} == {"mdns"}
+
+
+def test_dnsmasq_observations_in_detail() -> None:
+    path = LOGS / "dnsmasq" / "pihole-web-issue1713_pihole.log-debug-excerpt.log"
+    _, found = observations(path, timezone=UTC)
+    year = datetime.fromtimestamp(path.stat().st_mtime, UTC).year
+    moment = datetime(year, 1, 24, 15, 10, 19, tzinfo=UTC).timestamp()
+    if moment > path.stat().st_mtime + 86400:
+        moment = datetime(year - 1, 1, 24, 15, 10, 19, tzinfo=UTC).timestamp()
+    name = "settings-win.data.microsoft.com"
+    assert found == [
+        (1, Observation(moment, packed("fddc:704f:99b9:178:a4bd:67b4:3a05:88f8"), name, "dns")),
+        (3, Observation(moment, packed("fddc:704f:99b9:178:a4bd:67b4:3a05:88f8"), name, "dns")),
+        (5, Observation(moment, packed("192.168.178.20"), name, "dns")),
+        (6, Observation(moment, packed("192.168.178.20"), name, "dns")),
+    ]
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress],
+                         ids=["gzip", "bz2", "xz"])
+@pytest.mark.parametrize("sample", [
+    "dnsmasq/pihole-web-issue136_pihole.log-excerpt.log",
+    "zeek-dns-tsv/zeek_opt.basic_dns.log",
+    "sophos-xg-kv/beats_cfilter.log",
+])
+def test_compressed_files_read_the_same(sample: str, compress, tmp_path: Path) -> None:
+    plain = LOGS / sample
+    packed_copy = tmp_path / (plain.name + ".z")
+    packed_copy.write_bytes(compress(plain.read_bytes()))
+    os.utime(packed_copy, (plain.stat().st_mtime, plain.stat().st_mtime))
+    reader, found = observations(plain)
+    packed_reader, packed_found = observations(packed_copy)
+    assert packed_reader.format == reader.format
+    assert packed_found == found
+    assert (packed_reader.lines, packed_reader.records, packed_reader.malformed) == (
+        reader.lines, reader.records, reader.malformed)
+    with open_text(packed_copy) as handle:
+        assert handle.read() == plain.read_text()
+
+
+def test_compressed_pihole_database(tmp_path: Path) -> None:
+    database = ftl_database(tmp_path)
+    copy = tmp_path / "pihole-FTL.db.gz"
+    copy.write_bytes(gzip.compress(database.read_bytes()))
+    assert list(read_log(copy)) == list(read_log(database))
+    assert read_log(copy).format == "pihole-ftl-db"
+
+
+def ftl_database(tmp_path: Path) -> Path:
+    dump = (LOGS / "pihole-ftl-db" / "pihole-FTL_test_pihole-FTL.db.sql").read_text()
+    database = tmp_path / "pihole-FTL.db"
+    with sqlite3.connect(database) as connection:
+        connection.executescript(dump)
+        connection.executemany(
+            "insert into queries (id, timestamp, type, status, domain, client) "
+            "values (?, ?, 1, 2, ?, ?)",
+            [(1, 1700000000, "Classroom.Google.com", "10.1.2.3"),
+             (2, 1700000001, "bad name!", "10.1.2.3"),
+             (3, 1700000002, "10.0.0.1", "10.1.2.4"),
+             (4, 1700000003, "magister.net", "fd00::1")])
+    connection.close()
+    return database
+
+
+def test_pihole_database_rows(tmp_path: Path) -> None:
+    database = ftl_database(tmp_path)
+    reader, found = observations(database)
+    assert reader.format == "pihole-ftl-db"
+    assert found == [
+        (1, Observation(1700000000.0, packed("10.1.2.3"), "classroom.google.com", "dns")),
+        (4, Observation(1700000003.0, packed("fd00::1"), "magister.net", "dns")),
+    ]
+    assert (reader.records, reader.malformed) == (4, 1)
+    assert reader.problems == [
+        f"{database}:2: invalid name 'bad name!': characters not allowed in a host name"]
+
+
+def test_a_database_that_is_not_pihole(tmp_path: Path) -> None:
+    other = tmp_path / "inventory.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("create table domains (name text)")
+    connection.close()
+    with pytest.raises(InputError) as error:
+        list(read_log(other))
+    assert str(error.value) == (
+        f"{other}: an SQLite database without a 'queries' table; not a pihole-FTL.db")
+
+
+GARBAGE = "".join(f"{n} this is not a log line at all\n" for n in range(50))
+
+
+def test_garbage_is_probably_the_wrong_format(tmp_path: Path) -> None:
+    path = write(tmp_path, "notes.txt", GARBAGE)
+    with pytest.raises(InputError) as error:
+        read_log(path)
+    assert str(error.value) == (
+        f"{path} is in no log format appradar knows; name the format with --format "
+        f"(supported: {SUPPORTED})")
+    reader, found = observations(path, format_name="dnsmasq")
+    assert found == []
+    assert reader.probably_wrong_format
+    assert (reader.records, reader.malformed, len(reader.problems)) == (50, 50, 20)
+    assert reader.problems[0] == f"{path}:1: not a dnsmasq log line"
+    assert reader.warning == (
+        f"{path}: 50 of 50 records could not be read as dnsmasq; probably the wrong format "
+        f"(choose one with --format)")
+
+
+def test_a_log_with_some_bad_lines_is_not_the_wrong_format(tmp_path: Path) -> None:
+    good = "Sep  8 16:32:19 dnsmasq[577]: query[A] www.example.com from 192.168.1.2\n"
+    path = write(tmp_path, "pihole.log", good * 8 + "garbage\n" * 2)
+    reader, found = observations(path)
+    assert (len(found), reader.malformed, reader.probably_wrong_format) == (8, 2, False)
+    assert reader.warning == ""
+
+
+def test_unknown_format_name() -> None:
+    path = LOGS / "squid-native" / "beats_access1.log"
+    with pytest.raises(InputError) as error:
+        read_log(path, format_name="syslog")
+    assert str(error.value) == f"unknown log format 'syslog'; supported: {SUPPORTED}"
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "empty.log", "")
+    with pytest.raises(InputError) as error:
+        read_log(path)
+    assert str(error.value) == (
+        f"{path} is empty; name the format with --format (supported: {SUPPORTED})")
+
+
+def test_malformed_lines_are_counted_with_their_place(tmp_path: Path) -> None:
+    text = (
+        "Sep  8 16:32:19 dnsmasq[577]: query[A] www.example.com from 192.168.1.2\n"
+        "\n"
+        "half a line\n"
+        "Sep  8 16:32:20 dnsmasq[577]: query[A] bad_name..com from 192.168.1.2\n"
+        "Sep  8 16:32:21 dnsmasq[577]: query[A] from\n"
+        "Sep  8 16:32:22 dnsmasq[577]: query[A] 10.0.0.1 from 192.168.1.2\n"
+        "Sep  8 16:32:23 dnsmasq[577]: forwarded www.example.com to 1.1.1.1\n"
+        "Sep  8 16:32:24 dnsmasq[577]: query[AAAA] www.example.com from 192.168.1.2\n"
+    )
+    path = write(tmp_path, "pihole.log", text)
+    reader, found = observations(path)
+    assert [number for number, _ in found] == [1, 8]
+    assert (reader.lines, reader.skipped, reader.records, reader.malformed) == (8, 1, 7, 3)
+    assert reader.problems == [
+        f"{path}:3: not a dnsmasq log line",
+        f"{path}:4: invalid name 'bad_name..com': empty label",
+        f"{path}:5: query line without 'name from client'",
+    ]
+
+
+def test_windows_dns_names() -> None:
+    assert decode("(3)www(7)example(3)com(0)") == "www.example.com"
+    assert decode("(4)_ldap(4)_tcp(2)dc(6)_msdcs(3)lan(0)") == "_ldap._tcp.dc._msdcs.lan"
+    assert decode("(0)") == ""
+
+
+def test_windows_dns_dutch_locale_and_directions(tmp_path: Path) -> None:
+    text = (
+        "21-5-2015 13:51:18 0D48 PACKET  0000000000 UDP Rcv 10.250.2.246    0c6b   Q "
+        "[0001   D   NOERROR] A      (3)www(9)magister(3)net(0)\n"
+        "21-5-2015 13:51:18 0D48 PACKET  0000000000 UDP Snd 10.250.128.151  b94d   Q "
+        "[0001   D   NOERROR] A      (3)www(9)magister(3)net(0)\n"
+        "21-5-2015 13:51:18 0D48 PACKET  0000000000 UDP Snd 10.250.2.246    0c6b R Q "
+        "[8081   DR  NOERROR] A      (3)www(9)magister(3)net(0)\n"
+    )
+    path = write(tmp_path, "dns.log", text)
+    reader, found = observations(path, timezone=AMSTERDAM)
+    moment = datetime(2015, 5, 21, 13, 51, 18, tzinfo=AMSTERDAM).timestamp()
+    assert reader.format == "windows-dns-debug"
+    assert found == [(1, Observation(moment, packed("10.250.2.246"), "www.magister.net", "dns"))]
+
+
+def test_syslog_time_without_zone_or_year(tmp_path: Path) -> None:
+    """Syslog has neither: the zone is the `timezone` given, the year the one that puts the
+    line at or before the file's modification time."""
+    text = ("Dec 31 23:59:59 dnsmasq[1]: query[A] a.example from 10.0.0.1\n"
+            "Jan  1 00:00:01 dnsmasq[1]: query[A] b.example from 10.0.0.1\n")
+    path = write(tmp_path, "pihole.log", text, mtime=datetime(2024, 1, 1, 12, tzinfo=UTC))
+    _, found = observations(path, timezone=AMSTERDAM)
+    assert [observation.time for _, observation in found] == [
+        datetime(2023, 12, 31, 23, 59, 59, tzinfo=AMSTERDAM).timestamp(),
+        datetime(2024, 1, 1, 0, 0, 1, tzinfo=AMSTERDAM).timestamp(),
+    ]
+    _, in_utc = observations(path, timezone=UTC)
+    assert in_utc[0][1].time - found[0][1].time == 3600
+
+
+def test_times_with_a_zone_ignore_the_timezone_parameter() -> None:
+    path = LOGS / "suricata-eve" / "beats_eve-small.log"
+    _, plain = observations(path)
+    _, shifted = observations(path, timezone=timezone(timedelta(hours=9)))
+    assert plain == shifted
+    stamp = datetime(2018, 7, 5, 15, 7, 20, 910626, tzinfo=timezone(timedelta(hours=-4)))
+    assert plain[0] == (2, Observation(stamp.timestamp(), packed("192.168.86.85"), "l2.io", "sni"))
+
+
+def test_umbrella_is_utc_unless_told_otherwise() -> None:
+    path = LOGS / "cisco-umbrella-dns-csv" / "beats_umbrella-dnslogs.log"
+    _, found = observations(path)
+    assert found[0] == (1, Observation(datetime(2020, 7, 23, 23, 49, 54, tzinfo=UTC).timestamp(),
+                                       packed("192.168.1.1"), "elastic.co", "dns"))
+    _, local = observations(path, timezone=AMSTERDAM)
+    assert found[0][1].time - local[0][1].time == 2 * 3600
+
+
+def test_fortigate_eventtime_and_offsets() -> None:
+    path = LOGS / "fortigate-kv" / "beats_utm.log"
+    _, found = observations(path)
+    first = found[0][1]
+    assert (first.name, first.how, first.client) == ("elastic.co", "sni", packed("192.168.2.1"))
+    assert first.time == 1587230269052907555 / 1e9
+    dns = [observation for _, observation in found if observation.how == "dns"]
+    assert {observation.name for observation in dns} == {"elastic.example.com", "elastic.co"}
+
+
+def test_lines_without_a_client_still_count(tmp_path: Path) -> None:
+    text = ('device="SFW" date=2020-05-18 time=14:38:51 timezone="CEST" log_id=050901616001 '
+            'log_type="Content Filtering" url="https://app.example.nl/x" domain=app.example.nl\n')
+    path = write(tmp_path, "sophos.log", text)
+    _, found = observations(path)
+    moment = datetime(2020, 5, 18, 14, 38, 51, tzinfo=timezone(timedelta(hours=2)))
+    assert found == [(1, Observation(moment.timestamp(), b"", "app.example.nl", "sni"))]
+
+
+def test_adguard_querylog(tmp_path: Path) -> None:
+    text = ('{"IP":"192.168.1.20","T":"2021-02-01T10:00:00.123456789+01:00","QH":"Wikiwijs.NL",'
+            '"QT":"A","QC":"IN","CP":"","Answer":"","Result":{},"Elapsed":123,"Upstream":"x"}\n'
+            '{"IP":"192.168.1.21","T":"2021-02-01T10:00:01+01:00","QH":"10.1.1.1","QT":"PTR"}\n'
+            'not json\n')
+    path = write(tmp_path, "querylog.json", text)
+    reader, found = observations(path)
+    moment = datetime(2021, 2, 1, 9, 0, 0, 123456, tzinfo=UTC).timestamp()
+    assert reader.format == "adguard-querylog"
+    assert found == [(1, Observation(moment, packed("192.168.1.20"), "wikiwijs.nl", "dns"))]
+    assert reader.problems == [f"{path}:3: not a JSON object"]
+
+
+def test_bind_old_and_new_styles(tmp_path: Path) -> None:
+    text = (
+        "07-Apr-2022 08:08:10.043 client 10.0.0.5#5353: query: old.example IN A + (10.0.0.1)\n"
+        "07-Apr-2022 08:08:11.000 queries: info: client @0x7f1dd4114af0 10.0.0.6#59735 "
+        "(new.example): query: new.example IN AAAA +E(0) (10.0.0.1)\n"
+        "07-Apr-2022 08:08:12.000 client @0x7f1dd4114af0 10.0.0.6#59735 (new.example): "
+        "view internal: query: view.example IN A +\n"
+        "07-Apr-2022 08:08:13.000 resolver priming query complete\n"
+    )
+    path = write(tmp_path, "query.log", text)
+    reader, found = observations(path, timezone=UTC)
+    assert reader.format == "bind9-named-syslog"
+    assert [(number, o.name, o.client) for number, o in found] == [
+        (1, "old.example", packed("10.0.0.5")),
+        (2, "new.example", packed("10.0.0.6")),
+        (3, "view.example", packed("10.0.0.6")),
+    ]
+    assert found[0][1].time == datetime(2022, 4, 7, 8, 8, 10, 43000, tzinfo=UTC).timestamp()
+
+
+def test_unbound_replies_count_only_without_query_lines(tmp_path: Path) -> None:
+    replies = ("[1625491526] unbound[13532:0] info: 10.0.0.7 www.example.com. A IN "
+               "NOERROR 0.000000 0 49\n")
+    query = "[1625491526] unbound[13532:0] info: 10.0.0.7 www.example.com. A IN\n"
+    only_replies = write(tmp_path, "replies.log", replies * 2)
+    both = write(tmp_path, "both.log", query + replies + query + replies)
+    assert len(list(read_log(only_replies))) == 2
+    _, found = observations(both)
+    assert [number for number, _ in found] == [1, 3]
+    assert found[0][1] == Observation(1625491526.0, packed("10.0.0.7"), "www.example.com", "dns")
+
+
+def test_squid_hosts() -> None:
+    _, found = observations(LOGS / "squid-native" / "beats_access1.log")
+    first = found[0]
+    assert first == (1, Observation(1157689312.049, packed("10.105.21.199"), "login.yahoo.com",
+                                    "http"))
+
+
+def test_zeek_json_nested_ids_and_iso_time(tmp_path: Path) -> None:
+    text = ('{"ts":"2024-01-08T08:30:00.5Z","uid":"C1","id":{"orig_h":"10.1.0.9",'
+            '"resp_h":"10.1.0.1","resp_p":53},"query":"Teams.Microsoft.com","qtype":1}\n')
+    path = write(tmp_path, "dns.log", text)
+    reader, found = observations(path)
+    moment = datetime(2024, 1, 8, 8, 30, 0, 500000, tzinfo=UTC).timestamp()
+    assert reader.format == "zeek-dns-json"
+    assert found == [(1, Observation(moment, packed("10.1.0.9"), "teams.microsoft.com", "dns"))]
+
+
+def test_zeek_tsv_of_another_log_is_refused(tmp_path: Path) -> None:
+    source = LOGS / "zeek-ssl-tsv" / "zeek_scripts.base.protocols.ssl.basic_ssl.log"
+    with pytest.raises(InputError) as error:
+        list(read_log(source, format_name="zeek-http-tsv"))
+    assert str(error.value) == (
+        f"{source}:8: a zeek http.log has a 'host' column and this one has not; "
+        f"choose another --format")
+
+
+def test_sniff_needs_bytes_it_knows() -> None:
+    assert sniff(b"", Path("x")) is None
+    assert sniff(GARBAGE.encode(), Path("x")) is None
+    head = (LOGS / "coredns" / "beats_coredns.log").read_bytes()
+    assert sniff(head, Path("x")) == "coredns"
