@@ -26,9 +26,10 @@ from scanner.inventory.retention import purge as purge_inventory
 from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key, rotate_key
 from scanner.register import match_rows, read_register
 from scanner.reports import export
+from scanner.reports.blocklist import STYLES, render_blocklist
 from scanner.reports.render import render
 from scanner.reports.statement import statement
-from scanner.review import STATUSES, history, set_status
+from scanner.review import STATUSES, history, rejected_apps, set_status
 from scanner.scan import now_iso
 from scanner.scan import scan as run_scan
 from scanner.signatures.catalog import Catalog
@@ -294,11 +295,14 @@ def register() -> None:
               help="Force a column's meaning, e.g. --map 'Naam=application'.")
 @click.option("--threshold", default=90.0, show_default=True,
               help="Confidence from which a match is applied rather than proposed.")
+@click.option("--sheet", help="Workbook sheet to read (default: the processors tab, else the "
+              "first sheet with an application column).")
 @db_option
 @settings_options
-def register_import(file: Path, mapping: tuple[str, ...], threshold: float, db_path: Path,
-                    settings: Settings) -> None:
-    """Import a register (CSV: , ; tab or |; UTF-8 with or without BOM, cp1252).
+def register_import(file: Path, mapping: tuple[str, ...], threshold: float, sheet: str | None,
+                    db_path: Path, settings: Settings) -> None:
+    """Import a register: Excel (.xlsx, e.g. the Kennisnet template) or CSV (, ; tab or |;
+    UTF-8 with or without BOM, cp1252). Replaces the current register; earlier imports stay.
 
     \b
     Example:
@@ -311,17 +315,18 @@ def register_import(file: Path, mapping: tuple[str, ...], threshold: float, db_p
             raise click.BadParameter(f"'{item}' is not COLUMN=FIELD", param_hint="--map")
         column_map[column.strip()] = field.strip()
     catalog = settings.catalog()
-    register_file = read_register(file, column_map or None)
+    register_file = read_register(file, column_map or None, sheet=sheet)
     matches = match_rows(register_file.rows, list(catalog.apps.values()), threshold=threshold)
     save_register(open_database(db_path), register_file, matches)
     linked = {match.row for match in matches if match.applied}
     proposed = {match.row for match in matches if not match.applied} - linked
-    click.echo(f"Imported {len(register_file.rows)} rows from {file} "
-               f"(delimiter {register_file.delimiter!r}, {register_file.encoding}): "
+    source = (f"sheet {register_file.sheet!r}" if register_file.sheet
+              else f"delimiter {register_file.delimiter!r}, {register_file.encoding}")
+    click.echo(f"Imported {len(register_file.rows)} rows from {file} ({source}): "
                f"{len(linked)} linked to apps, {len(proposed)} with proposals only, "
                f"{len(register_file.rows) - len(linked) - len(proposed)} unmatched.")
-    for problem in register_file.problems:
-        click.echo(f"  {problem}", err=True)
+    for line in (*register_file.skipped, *register_file.problems):
+        click.echo(f"  {line}", err=True)
 
 
 @register.command("show", context_settings=CONTEXT)
@@ -553,6 +558,31 @@ def config_show(settings: Settings) -> None:
     shown = settings.config.as_dict()
     shown["signatures"] = str(settings.signatures) if settings.signatures else None
     click.echo(json.dumps(shown, indent=2))
+
+
+@export_group.command("blocklist", context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--style", type=click.Choice(STYLES), required=True,
+              help="hosts file, dnsmasq/Pi-hole, BIND response-policy zone, or AdGuard.")
+@db_option
+@settings_options
+def export_blocklist(out: Path, style: str, db_path: Path, settings: Settings) -> None:
+    """A blocklist of every app the FG rejected, so the DNS filter enforces the decision.
+
+    \b
+    Example:
+      appradar export blocklist /etc/dnsmasq.d/appradar.conf --style dnsmasq
+    """
+    catalog = settings.catalog()
+    rejected = rejected_apps(open_database(db_path))
+    rules = [(rule, app_id) for app_id in rejected if app_id in catalog.apps
+             for rule in (*catalog.apps[app_id].domains, *catalog.apps[app_id].hosts)]
+    try:
+        text = render_blocklist(rules, style, generated=now_iso())
+    except ValueError as error:
+        raise AppradarError(str(error)) from None
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {len(rules)} rule(s) for {len(rejected)} rejected app(s) to {out}.")
 
 
 # -- signatures ----------------------------------------------------------------------------

@@ -49,3 +49,8 @@ def history(database: sqlite_utils.Database, app: str) -> list[dict[str, Any]]:
             (app,),
         )
     ]
+
+
+def rejected_apps(database: sqlite_utils.Database) -> list[str]:
+    return [row[0] for row in database.conn.execute(
+        "SELECT app FROM reviews WHERE status = 'rejected' ORDER BY app")]

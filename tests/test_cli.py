@@ -209,7 +209,8 @@ def test_every_command_has_help_with_an_example(app) -> None:
                 ["register", "link"], ["register", "unlink"], ["export", "csv"],
                 ["signatures", "list"], ["signatures", "show"], ["signatures", "test"],
                 ["signatures", "validate"], ["review", "set"], ["review", "list"],
-                ["review", "history"]]
+                ["review", "history"], ["export", "blocklist"], ["purge"],
+                ["privacy", "rotate-key"], ["privacy", "statement"], ["config", "show"]]
     for command in commands:
         result = CliRunner().invoke(cli, [*command, "-h"])
         assert result.exit_code == 0, command
@@ -253,3 +254,42 @@ def test_review_errors_and_append_only_history(app) -> None:
             assert "append-only" in str(error)
         else:
             raise AssertionError(statement)
+
+
+def test_export_blocklist_for_rejected_apps(app, tmp_path: Path) -> None:
+    app("scan", str(EXAMPLE))
+    app("review", "tiktok", "--status", "rejected")
+    app("review", "youtube", "--status", "approved")
+    out = tmp_path / "block.txt"
+    result = app("export", "blocklist", str(out), "--style", "adguard")
+    assert result.stdout.startswith("Wrote ") and "for 1 rejected app(s)" in result.stdout
+    rules = [line for line in out.read_text().splitlines() if line.startswith("||")]
+    assert "||tiktok.com^" in rules
+    assert not any("youtube" in rule for rule in rules)
+    result = app("export", "blocklist", str(out), "--style", "bind", expect=2)
+    assert "'bind' is not one of" in result.stderr
+
+
+def test_register_import_from_a_kennisnet_like_workbook(app, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Overzicht"
+    sheet = book.create_sheet("G. Verwerkers")
+    sheet.append(["Register van verwerkers"])
+    sheet.append(["Stichting Voorbeeldschool", None, "bijgewerkt 2026-09-01"])
+    sheet.append(["Applicatie", "Leverancier", "Verwerkersovereenkomst",
+                  "Datum verwerkersovereenkomst"])
+    sheet.append(["Grote verwerkers"])
+    sheet.append(["Magister", "Iddink", "ja", "2025-08-01"])
+    sheet.append(["Overige verwerkers"])
+    sheet.append(["Kahoot!", "Kahoot! ASA", "nee", None])
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+    app("scan", str(EXAMPLE))
+    result = app("register", "import", str(path))
+    assert result.stdout.startswith(f"Imported 2 rows from {path} (sheet 'G. Verwerkers'): "
+                                    "2 linked to apps")
+    rows = app.json("register", "show")
+    assert [(row["row"], row["application"], row["apps"]) for row in rows] == [
+        (5, "Magister", ["magister"]), (7, "Kahoot!", ["kahoot"])]
