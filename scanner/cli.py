@@ -30,8 +30,7 @@ from scanner.reports.blocklist import STYLES, render_blocklist
 from scanner.reports.render import render
 from scanner.reports.statement import statement
 from scanner.review import STATUSES, history, rejected_apps, set_status
-from scanner.scan import now_iso
-from scanner.scan import scan as run_scan
+from scanner.scan import Scanner, check_format, now_iso, standard_input_spooled
 from scanner.signatures.catalog import Catalog
 from scanner.signatures.loader import Problems, load_directory
 from scanner.sources.logs import REGISTRY
@@ -152,12 +151,14 @@ def main() -> None:
                    + ", ".join(REGISTRY) + ".")
 @click.option("--timezone", metavar="ZONE", help="Time zone of log times written without one "
               "(e.g. Europe/Amsterdam; default: the format's own, else this machine's).")
+@click.option("--follow", is_flag=True, help="Keep reading one growing log (like tail -F) "
+              "until stopped with Ctrl-C or SIGTERM; rotation is followed.")
 @click.option("--keep-client-addresses", is_flag=True,
               help="Store raw client addresses instead of pseudonyms (recorded in the run).")
 @db_option
 @settings_options
 def scan(paths: tuple[str, ...], site: str | None, log_format: str, timezone: str | None,
-         keep_client_addresses: bool, db_path: Path, settings: Settings) -> None:
+         follow: bool, keep_client_addresses: bool, db_path: Path, settings: Settings) -> None:
     """Import captures (pcap, pcapng) and logs (DNS servers, Pi-hole, Zeek, Suricata, proxies,
     firewalls): files, directories or globs, plain or gzip/bz2/xz.
 
@@ -168,16 +169,32 @@ def scan(paths: tuple[str, ...], site: str | None, log_format: str, timezone: st
     Example:
       appradar scan /var/captures/*.pcap.gz --site lyceum
       appradar scan /var/log/pihole/pihole.log* --timezone Europe/Amsterdam
+      appradar scan - < pihole.log         (standard input)
+      appradar scan --follow /opt/zeek/logs/current/dns.log
     """
     catalog = settings.catalog()
     database = open_database(db_path)
     key = load_or_create_key(key_path_for(db_path))
     signal.signal(signal.SIGTERM, _raise_interrupt)
     config = settings.config
-    result = run_scan(database, catalog, list(paths),
-                      Pseudonymiser(key, keep_addresses=keep_client_addresses),
-                      site or config.site, Segments(config.segments), log_format,
-                      _zone(timezone))
+    scanner = Scanner(database, catalog, Pseudonymiser(key, keep_addresses=keep_client_addresses),
+                      site or config.site, segment_of=Segments(config.segments),
+                      log_format=check_format(log_format), timezone=_zone(timezone))
+    with standard_input_spooled(list(paths), db_path.parent) as arguments:
+        if follow:
+            if len(arguments) != 1:
+                raise AppradarError("--follow takes exactly one log file")
+
+            def stop(signum: int, frame: object) -> None:
+                scanner.stopping = True
+
+            signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGTERM, stop)
+            result = scanner.follow(arguments[0])
+        else:
+            if not arguments:
+                raise AppradarError("nothing to scan: name at least one file or directory")
+            result = scanner.run(arguments)
     stats = result.stats
     for item in result.files:
         if item.status in ("failed", "skipped"):

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -25,6 +30,7 @@ from scanner.privacy import Pseudonymiser
 from scanner.signatures.catalog import Catalog
 from scanner.sources import expand
 from scanner.sources.logs import REGISTRY, open_text, read_log, supported
+from scanner.sources.logs.base import Follow
 from scanner.sources.pcap import CaptureReader, is_capture, open_maybe_gzip
 
 FINGERPRINT_BYTES = 1 << 20
@@ -77,6 +83,8 @@ class Scanner:
                  log_format: str | None = None, timezone: tzinfo | None = None) -> None:
         self.log_format = log_format
         self.timezone = timezone
+        self.stopping = False  # set by a signal handler to end a --follow run cleanly
+        self._flush_pending: Callable[[], None] = lambda: None
         self.database = database
         self.catalog = catalog
         self.site = site
@@ -84,6 +92,24 @@ class Scanner:
         self.on_progress = on_progress
         self.writer = InventoryWriter(database, catalog, site, pseudonymiser,
                                       segment_of or Segments({}))
+
+    def follow(self, argument: str) -> ScanResult:
+        """Tail one log until `stopping` is set, starting over on the new file after rotation."""
+        paths = expand([argument])
+        if len(paths) != 1:
+            raise AppradarError(f"--follow takes one log file; {argument} names {len(paths)}")
+        path = paths[0][0]
+        run_id = self._start_run([argument, "--follow"])
+        result = ScanResult(run_id)
+        try:
+            while not self.stopping:
+                result.files.append(self._scan_file(path, True, result.stats, run_id,
+                                                    follow=True))
+                if result.files[-1].status == "failed":
+                    break
+        finally:
+            self._finish_run(result)
+        return result
 
     def run(self, arguments: list[str]) -> ScanResult:
         paths = expand(arguments)
@@ -120,7 +146,8 @@ class Scanner:
                  json.dumps(stats.notes), result.run_id),
             )
 
-    def _scan_file(self, path: Path, explicit: bool, totals: ScanStats, run_id: int) -> FileResult:
+    def _scan_file(self, path: Path, explicit: bool, totals: ScanStats, run_id: int,
+                   follow: bool = False) -> FileResult:
         """One file: a capture by its magic bytes, otherwise a log in a known format."""
         try:
             with open_maybe_gzip(path) as stream:
@@ -128,7 +155,7 @@ class Scanner:
             sniffed_capture = self.log_format in (None, "auto") and is_capture(head)
             if sniffed_capture or self.log_format == "pcap":
                 return self._scan_capture(path, totals, run_id)
-            return self._scan_log(path, totals, run_id)
+            return self._scan_log(path, totals, run_id, follow)
         except (InputError, OSError, EOFError) as error:
             message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
             return FileResult(str(path), "failed" if explicit else "skipped", message=message)
@@ -137,8 +164,8 @@ class Scanner:
         mark, size, inode = fingerprint(path)
         reader = CaptureReader(path)
         previous = self.database.conn.execute(
-            "SELECT id, frames_done, status FROM imports WHERE fingerprint = ? AND site = ?",
-            (mark, self.site),
+            "SELECT id, frames_done, status FROM imports WHERE fingerprint = ? AND site = ? "
+            "ORDER BY id DESC LIMIT 1", (mark, self.site),
         ).fetchone()
         if previous is not None and previous[2] == "complete":
             reader.stream.close()
@@ -165,7 +192,8 @@ class Scanner:
         return FileResult(str(path), "resumed" if done else "imported", frames=reader.frames,
                           kind="pcap")
 
-    def _scan_log(self, path: Path, totals: ScanStats, run_id: int) -> FileResult:
+    def _scan_log(self, path: Path, totals: ScanStats, run_id: int,
+                  follow: bool = False) -> FileResult:
         """A log is read again from the start, but only lines past the last import count.
 
         A log grows and rotates: it is known by a hash of its first bytes (after
@@ -175,6 +203,8 @@ class Scanner:
         reader = read_log(path, None if self.log_format == "auto" else self.log_format,
                           self.timezone)
         import_id, done = self._log_import(path, reader.format, run_id)
+        if follow:
+            reader.follow = Follow(lambda: self.stopping, lambda: self._flush_pending())
         stats = ScanStats()
         try:
             self._pump(((number, [item]) for number, item in reader), path, import_id, done,
@@ -200,11 +230,13 @@ class Scanner:
             "SELECT id, fingerprint, head_length, frames_done, path, inode FROM imports "
             "WHERE site = ? AND kind = ? ORDER BY id DESC", (self.site, format_name)
         ):
-            # The same file grown, or renamed by rotation (dns.log → dns.log.1, .2.gz); a
-            # different file that only shares a fixed header is not matched by its head alone.
+            # The same file grown, or renamed by rotation (dns.log → dns.log.1, .2.gz), or a
+            # copy (a full head, or the whole of a short file, is identical). A different file
+            # that only shares a fixed header with a short earlier one is not matched.
             same_file = old_inode == status.st_ino or old_path == str(path) or \
                 path.name.startswith(Path(old_path).name + ".")
-            if same_file and head_length and len(head) >= head_length and \
+            same_content = head_length >= LOG_HEAD or len(head) == head_length
+            if (same_file or same_content) and head_length and len(head) >= head_length and \
                     hashlib.sha256(head[:head_length]).hexdigest() == stored:
                 if len(head) > head_length:  # the head has grown: remember more of it
                     with self.database.conn:
@@ -246,6 +278,12 @@ class Scanner:
             )
 
         deadline = time.monotonic() + FLUSH_SECONDS
+
+        def flush_pending() -> None:  # a followed log waits: store what came so far
+            if writer.batch.observations:
+                writer.flush(progress)
+
+        self._flush_pending = flush_pending
         try:
             for number, found in units:
                 if number <= done:
@@ -264,14 +302,35 @@ class Scanner:
             raise
 
 
+def check_format(log_format: str | None) -> str | None:
+    if log_format not in (None, "auto", "pcap") and log_format not in REGISTRY:
+        raise AppradarError(f"unknown format '{log_format}'; supported: auto, pcap, "
+                            f"{supported()}")
+    return log_format
+
+
+@contextmanager
+def standard_input_spooled(arguments: list[str], directory: Path) -> Iterator[list[str]]:
+    """`-` becomes a private temporary copy of standard input, so it is sniffed, fingerprinted
+    and resumable like any file; the copy is removed afterwards."""
+    if "-" not in arguments:
+        yield arguments
+        return
+    descriptor, name = tempfile.mkstemp(prefix=".appradar-stdin-", dir=directory or ".")
+    try:
+        with os.fdopen(descriptor, "wb") as spool:
+            shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        yield [name if argument == "-" else argument for argument in arguments]
+    finally:
+        os.unlink(name)
+
+
 def scan(database: sqlite_utils.Database, catalog: Catalog, paths: list[str],
          pseudonymiser: Pseudonymiser, site: str = "default",
          segment_of: Callable[[bytes], str] | None = None, log_format: str | None = None,
          timezone: tzinfo | None = None) -> ScanResult:
+    """Scan paths into the inventory: the library entry point of `appradar scan`."""
     if not paths:
         raise AppradarError("nothing to scan: name at least one file or directory")
-    if log_format not in (None, "auto", "pcap") and log_format not in REGISTRY:
-        raise AppradarError(f"unknown format '{log_format}'; supported: auto, pcap, "
-                            f"{supported()}")
     return Scanner(database, catalog, pseudonymiser, site, segment_of=segment_of,
-                   log_format=log_format, timezone=timezone).run(paths)
+                   log_format=check_format(log_format), timezone=timezone).run(paths)

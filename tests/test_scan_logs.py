@@ -121,3 +121,66 @@ def test_mostly_garbage_is_probably_the_wrong_format(app, tmp_path: Path) -> Non
     result = app("scan", str(log), "--format", "dnsmasq")
     assert "probably the wrong format (choose one with --format)" in result.stderr
     assert f"{log}:2: " in result.stderr
+
+
+def test_standard_input_is_scanned_like_a_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    database = tmp_path / "stdin.db"
+    command = [sys.executable, "-m", "scanner", "scan", "-", "--db", str(database)]
+    first = subprocess.run(command, input=pihole_lines(0, 20).encode(), capture_output=True)
+    assert first.returncode == 0, first.stderr
+    assert b"dnsmasq (sniffed)" in first.stderr
+    again = subprocess.run(command, input=pihole_lines(0, 20).encode(), capture_output=True)
+    assert b"already imported" in again.stderr
+    names = sqlite3.connect(database).execute("SELECT count(*), sum(hits) FROM domains")
+    assert names.fetchone() == (20, 20)
+    assert not list(tmp_path.glob(".appradar-stdin-*"))
+
+
+def test_follow_tails_a_growing_log_through_rotation(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "pihole.log"
+    log.write_text(pihole_lines(0, 10))
+    database = tmp_path / "follow.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "scan", "--follow", str(log), "--db", str(database)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stored() -> int:
+        try:
+            row = sqlite3.connect(database).execute("SELECT sum(hits) FROM domains").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return row[0] or 0
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 20
+        while stored() != count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert stored() == count
+
+    try:
+        wait_for(10)
+        with log.open("a") as handle:
+            handle.write(pihole_lines(10, 5))
+            handle.write("Sep  8 17:00:00 dnsmasq[577]: query[A] half")  # a line being written
+        wait_for(15)
+        with log.open("a") as handle:
+            handle.write(".magister.net from 10.1.0.9\n")
+        wait_for(16)
+        log.rename(tmp_path / "pihole.log.1")  # rotation: a new file under the old name
+        log.write_text(pihole_lines(100, 7))
+        wait_for(23)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, error = process.communicate(timeout=30)
+    assert process.returncode == 0, error
+    assert stored() == 23
+    assert "half.magister.net" in {row[0] for row in sqlite3.connect(database).execute(
+        "SELECT domain FROM domains")}

@@ -29,9 +29,9 @@ CREATE TABLE IF NOT EXISTS imports (
     inode INTEGER, site TEXT NOT NULL, frames_done INTEGER DEFAULT 0, status TEXT,
     run_id INTEGER, started TEXT, finished TEXT,
     kind TEXT,  -- 'pcap' or the log format
-    head_length INTEGER,  -- for logs: how many leading bytes the fingerprint covers
-    UNIQUE (fingerprint, site)
+    head_length INTEGER  -- for logs: how many leading bytes the fingerprint covers
 );
+CREATE INDEX IF NOT EXISTS imports_fingerprint ON imports (fingerprint, site);
 CREATE TABLE IF NOT EXISTS domains (
     id INTEGER PRIMARY KEY, domain TEXT NOT NULL UNIQUE, app TEXT, rule TEXT, via TEXT,
     registrable TEXT, seen INTEGER DEFAULT 0, hits INTEGER DEFAULT 0,

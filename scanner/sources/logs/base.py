@@ -15,7 +15,9 @@ import gzip
 import io
 import ipaddress
 import lzma
+import os
 import re
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -165,6 +167,8 @@ class LogReader:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(f"{self.path}:{number}: {reason}")
 
+    follow: Follow | None = None  # set to tail the file until told to stop
+
     def __iter__(self) -> Iterator[tuple[int, Observation]]:
         self.lines = self.skipped = self.malformed = 0
         self.problems = []
@@ -173,7 +177,45 @@ class LogReader:
             self.lines = yield from parse((), self.path, self)
             return
         with open_text(self.path) as handle:
-            self.lines = yield from parse(handle, self.path, self)
+            lines: Iterable[str] = handle if self.follow is None else self.follow.lines(
+                self.path, handle)
+            self.lines = yield from parse(lines, self.path, self)
+
+
+@dataclass
+class Follow:
+    """Tail a log like `tail -F`: wait for new lines, stop on request or when it is rotated.
+
+    `idle` is called while waiting (the scanner flushes its batch there), `should_stop` is
+    polled between lines; a rotated or truncated file ends the iteration so the caller can
+    open the new file as a new import.
+    """
+
+    should_stop: Callable[[], bool]
+    idle: Callable[[], None] = lambda: None
+    poll_seconds: float = 1.0
+
+    def lines(self, path: Path, handle: TextIO) -> Iterator[str]:
+        inode = os.fstat(handle.fileno()).st_ino if hasattr(handle, "fileno") else None
+        partial = ""
+        while not self.should_stop():
+            line = handle.readline()
+            if line.endswith("\n"):
+                yield partial + line
+                partial = ""
+                continue
+            partial += line  # a line still being written: wait for its end
+            self.idle()
+            if self.should_stop():
+                break
+            time.sleep(self.poll_seconds)
+            try:
+                status = path.stat()
+            except FileNotFoundError:
+                continue  # between rename and re-create during rotation
+            if status.st_ino != inode or status.st_size < handle.buffer.tell():
+                return  # rotated or truncated: the caller starts on the new file
+
 
 
 _KEY_VALUE = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
