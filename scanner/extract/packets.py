@@ -11,6 +11,7 @@ import contextlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from scanner.extract import dns, http, quic, tls
 from scanner.names import InvalidName, normalise
@@ -33,9 +34,12 @@ _UDP_PORTS = frozenset([53, 5353, 5355, 4789, 6081, 3544, 2152])
 _TCP_HEAD = struct.Struct("!HHI")
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """A name a device asked for or contacted, at a time; client is the packed IP address."""
+class Observation(NamedTuple):
+    """A name a device asked for or contacted, at a time; client is the packed IP address.
+
+    An immutable record like the frozen dataclasses elsewhere, but a NamedTuple: one is built
+    per name on the hot path, and a tuple is built in half the time.
+    """
 
     time: float
     client: bytes
