@@ -30,13 +30,12 @@ def normalise(name: str | bytes) -> str:
     """
     if isinstance(name, bytes):
         try:
-            name = name.decode("ascii")
+            text = name.decode("utf-8")
         except UnicodeDecodeError:
-            try:
-                name = name.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidName("bytes that are not UTF-8") from None
-    name = name.strip().rstrip(".").lower()
+            raise InvalidName("bytes that are not UTF-8") from None
+    else:
+        text = name
+    name = text.strip().rstrip(".").lower()
     if not name:
         raise InvalidName("empty name")
     if not name.isascii():

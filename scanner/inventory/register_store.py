@@ -40,8 +40,9 @@ def save_register(database: sqlite_utils.Database, register: RegisterFile,
               json.dumps(row.fields, ensure_ascii=False), json.dumps(row.raw, ensure_ascii=False))
              for row in register.rows],
         )
-        links = {(match.row, match.app_id): (match.confidence, match.method, int(match.applied),
-                                             None) for match in matches}
+        links: dict[tuple[int, str], tuple[float, str, int, str | None]] = {
+            (match.row, match.app_id): (match.confidence, match.method, int(match.applied), None)
+            for match in matches}
         for row in register.rows:
             for app_id, decision in manual.get((row.application, row.vendor), []):
                 links[(row.row, app_id)] = (100.0, "manual", int(decision == "link"), decision)

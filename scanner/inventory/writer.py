@@ -106,7 +106,7 @@ class InventoryWriter:
             segment = segment_of(client)
             if how in CONTACTS:
                 key = (day, segment, name)
-                folded.daily[key] = folded.daily.get(key, 0) + hits
+                folded.daily[key] = folded.daily.get(key, 0) + int(hits)
             if client:
                 device = pseudonymise(client)
                 folded.device_days.add((day, segment, name, device))
