@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from scanner import __version__
 from scanner.config import Config, Segments, load_config
 from scanner.errors import AppradarError
 from scanner.inventory import open_database, queries
+from scanner.inventory.reconcile import reconcile
 from scanner.inventory.register_store import register_rows, save_register, set_link
 from scanner.inventory.retention import PurgeResult
 from scanner.inventory.retention import purge as purge_inventory
@@ -27,6 +28,7 @@ from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key, rot
 from scanner.register import match_rows, read_register
 from scanner.reports import export
 from scanner.reports.blocklist import STYLES, render_blocklist
+from scanner.reports.html import write_report
 from scanner.reports.render import render
 from scanner.reports.statement import statement
 from scanner.review import STATUSES, history, rejected_apps, set_status
@@ -361,6 +363,67 @@ def register_show(output: str | None, db_path: Path) -> None:
           output)
 
 
+@register.command("matches", context_settings=CONTEXT)
+@output_options
+@db_option
+def register_matches(output: str | None, db_path: Path) -> None:
+    """Proposed links below the threshold, for the FG to decide with link or unlink.
+
+    \b
+    Example:
+      appradar register matches
+    """
+    records = [{"row": row["row"], "application": row["application"], "vendor": row["vendor"],
+                "app": link["app"], "confidence": link["confidence"], "method": link["method"]}
+               for row in register_rows(open_database(db_path))
+               for link in row["links"] if not link["applied"]]
+    _echo(records, ["row", "application", "vendor", "app", "confidence", "method"], output)
+
+
+@register.command("check", context_settings=CONTEXT)
+@click.option("--not-seen-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="Register rows whose app was not seen for more than this many days.")
+@click.option("--agreement-max-age", type=click.IntRange(min=1), metavar="DAYS",
+              help="Processor agreements older than this count as outdated.")
+@click.option("--list", "which", type=click.Choice(["unregistered", "not-seen", "agreements"]),
+              help="Only this list (default: all three, as JSON, or as tables).")
+@site_option
+@output_options
+@db_option
+@settings_options
+def register_check(not_seen_days: int, agreement_max_age: int | None, which: str | None,
+                   site: str | None, output: str | None, db_path: Path,
+                   settings: Settings) -> None:
+    """Reconcile the register with what is in use: three lists for the FG.
+
+    In use but not registered; registered but not seen for N days; registered with the
+    processor agreement missing or older than the chosen age.
+
+    \b
+    Example:
+      appradar register check --agreement-max-age 1095
+    """
+    result = reconcile(open_database(db_path), settings.catalog(), not_seen_days,
+                       agreement_max_age, site=site)
+    threshold = settings.config.small_count
+    lists = {
+        "unregistered": (export.mask_small_counts(result.unregistered, threshold),
+                         ["app", "name", "vendor", "status", "devices", "last_seen", "flag"]),
+        "not-seen": (result.not_seen, ["row", "application", "vendor", "apps", "reason"]),
+        "agreements": (result.agreement_problems,
+                       ["row", "application", "vendor", "dpa", "dpa_date", "problem"]),
+    }
+    if which is not None:
+        _echo(*lists[which], output)
+    elif _output(output) == "json":
+        click.echo(json.dumps({name: records for name, (records, _) in lists.items()},
+                              indent=2, ensure_ascii=False))
+    else:
+        for name, (records, columns) in lists.items():
+            click.echo(f"\n{name}:")
+            _echo(records, columns, output)
+
+
 @register.command("link", context_settings=CONTEXT)
 @click.argument("row", type=int)
 @click.argument("app")
@@ -497,6 +560,37 @@ def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: 
     count = export.write_csv(out, records, settings.config.small_count, delimiter=delimiter,
                              language=lang)
     click.echo(f"Wrote {count} unregistered app(s) to {out}.")
+
+
+# -- the readable report -------------------------------------------------------------------
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
+              help="Language of the report.")
+@click.option("--not-seen-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="List register rows whose app was not seen for more than this many days.")
+@click.option("--agreement-max-age", type=click.IntRange(min=1), metavar="DAYS",
+              help="List processor agreements older than this (e.g. 1095 for three years; "
+                   "default: no limit).")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
+              help="Reference day (YYYY-MM-DD; default: today), for a report about the past.")
+@site_option
+@db_option
+@settings_options
+def report(out: Path, lang: str, not_seen_days: int, agreement_max_age: int | None,
+           today: datetime | None, site: str | None, db_path: Path,
+           settings: Settings) -> None:
+    """Write the readable report: one self-contained HTML file, printable to PDF.
+
+    \b
+    Example:
+      appradar report rapport.html --agreement-max-age 1095
+    """
+    write_report(out, open_database(db_path), settings.catalog(), settings.config, site=site,
+                 today=today.date() if today else None, language=lang,
+                 not_seen_days=not_seen_days, agreement_max_age_days=agreement_max_age)
+    click.echo(f"Wrote the report to {out}.")
 
 
 # -- privacy, retention and configuration -------------------------------------------------

@@ -210,7 +210,8 @@ def test_every_command_has_help_with_an_example(app) -> None:
                 ["signatures", "list"], ["signatures", "show"], ["signatures", "test"],
                 ["signatures", "validate"], ["review", "set"], ["review", "list"],
                 ["review", "history"], ["export", "blocklist"], ["purge"],
-                ["privacy", "rotate-key"], ["privacy", "statement"], ["config", "show"]]
+                ["privacy", "rotate-key"], ["privacy", "statement"], ["config", "show"],
+                ["report"], ["register", "check"], ["register", "matches"]]
     for command in commands:
         result = CliRunner().invoke(cli, [*command, "-h"])
         assert result.exit_code == 0, command
@@ -293,3 +294,24 @@ def test_register_import_from_a_kennisnet_like_workbook(app, tmp_path: Path) -> 
     rows = app.json("register", "show")
     assert [(row["row"], row["application"], row["apps"]) for row in rows] == [
         (5, "Magister", ["magister"]), (7, "Kahoot!", ["kahoot"])]
+
+
+def test_register_check_and_matches(app, tmp_path: Path) -> None:
+    app("scan", str(EXAMPLE))
+    register = tmp_path / "r.csv"
+    register.write_text("Applicatie;Leverancier;Verwerkersovereenkomst;"
+                        "Datum verwerkersovereenkomst\n"
+                        "Magister 6;Iddink;ja;2020-01-01\nKahoot;Kahoot! ASA;nee;\n"
+                        "Kahot;Kahoot;ja;2025-01-01\nZermelo;Zermelo;ja;01-09-2025\n")
+    app("register", "import", str(register))
+    checked = app.json("register", "check", "--agreement-max-age", "1095")
+    unregistered = {item["app"] for item in checked["unregistered"]}
+    assert "tiktok" in unregistered and "magister" not in unregistered
+    assert {(item["application"], item["reason"]) for item in checked["not-seen"]} >= {
+        ("Zermelo", "never seen")}
+    assert {(item["application"], item["problem"]) for item in checked["agreements"]} == {
+        ("Magister 6", "outdated (2020-01-01)"), ("Kahoot", "missing")}
+    only = app.json("register", "check", "--list", "agreements")
+    assert [item["application"] for item in only] == ["Kahoot"]
+    matches = app.json("register", "matches")
+    assert all(not row.get("applied") for row in matches)
