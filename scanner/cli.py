@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
+import sqlite_utils
 
 from scanner import __version__
 from scanner.config import Config, Segments, load_config
@@ -24,6 +25,8 @@ from scanner.inventory.reconcile import reconcile
 from scanner.inventory.register_store import register_rows, save_register, set_link
 from scanner.inventory.retention import PurgeResult
 from scanner.inventory.retention import purge as purge_inventory
+from scanner.inventory.unknown import unknown_groups
+from scanner.inventory.writer import reattribute
 from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key, rotate_key
 from scanner.register import match_rows, read_register
 from scanner.reports import export
@@ -34,7 +37,13 @@ from scanner.reports.statement import statement
 from scanner.review import STATUSES, history, rejected_apps, set_status
 from scanner.scan import Scanner, check_format, now_iso, standard_input_spooled
 from scanner.signatures.catalog import Catalog
-from scanner.signatures.loader import Problems, load_directory
+from scanner.signatures.loader import Problems, load_directory, shipped_directory
+from scanner.signatures.suggest import suggest as suggest_signature
+from scanner.signatures.update import MAX_BYTES, make_bundle, update_directory
+from scanner.signatures.update import rollback as rollback_signatures
+from scanner.signatures.update import update as update_signatures
+from scanner.sources.live import capture as run_capture
+from scanner.sources.live import check_interfaces
 from scanner.sources.logs import REGISTRY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,7 +67,7 @@ class Settings:
     signatures: Path | None
 
     def catalog(self) -> Catalog:
-        return Catalog.load(self.signatures)
+        return Catalog.load(self.signatures, updates=update_directory())
 
 
 def settings_options(command: F) -> F:
@@ -89,6 +98,13 @@ def output_options(command: F) -> F:
 
 def site_option(command: F) -> F:
     return click.option("--site", default=None, help="Only this site (school).")(command)
+
+
+def _inventory(db_path: Path, settings: Settings) -> tuple[sqlite_utils.Database, Catalog]:
+    """The database and the signatures, with stored domains attributed by these signatures."""
+    database, catalog = open_database(db_path), settings.catalog()
+    reattribute(database, catalog)
+    return database, catalog
 
 
 def _output(output: str | None) -> str:
@@ -245,6 +261,54 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option("-i", "--interface", "interfaces", multiple=True, required=True, metavar="IFACE",
+              help="Interface to capture on; repeat for several.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="S", help="Stop after S seconds (default: until Ctrl-C or SIGTERM).")
+@click.option("--site", default=None, help="Site (school) of this capture (default: from the "
+              "configuration, else 'default').")
+@click.option("--promiscuous", is_flag=True,
+              help="Also frames addressed to other hosts (a mirror port); needs CAP_NET_ADMIN.")
+@click.option("--flush-seconds", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              metavar="S", help="Write to the inventory this often; a crash loses at most this.")
+@click.option("--keep-client-addresses", is_flag=True,
+              help="Store raw client addresses instead of pseudonyms (recorded in the run).")
+@db_option
+@settings_options
+def capture(interfaces: tuple[str, ...], duration: float | None, site: str | None,
+            promiscuous: bool, flush_seconds: float, keep_client_addresses: bool,
+            db_path: Path, settings: Settings) -> None:
+    """Capture live on network interfaces until stopped (Ctrl-C, SIGTERM) or for a duration.
+
+    Keeps only names (DNS, TLS SNI, QUIC SNI, HTTP Host), written every few seconds. Needs
+    CAP_NET_RAW: run as root, or as the systemd service in deploy/.
+
+    \b
+    Example:
+      appradar capture -i eth1 --site lyceum --duration 3600
+    """
+    check_interfaces(list(interfaces))  # before the database is created
+    config = settings.config
+    catalog = settings.catalog()
+    database = open_database(db_path)
+    key = load_or_create_key(key_path_for(db_path))
+    command = "capture " + " ".join(f"-i {name}" for name in interfaces)
+    if duration:
+        command += f" --duration {duration:g}"
+    result = run_capture(
+        database, catalog, list(interfaces),
+        Pseudonymiser(key, keep_addresses=keep_client_addresses), site or config.site,
+        Segments(config.segments), duration=duration, promiscuous=promiscuous,
+        flush_seconds=flush_seconds, command=command)
+    click.echo(result.summary(), err=True)
+    for line in result.stats.notes[:10]:
+        click.echo(f"  {line}", err=True)
+    _report_purge(purge_inventory(database, config), config)
+    if result.exit_code:
+        sys.exit(result.exit_code)
+
+
 # -- apps and domains ----------------------------------------------------------------------
 
 APP_COLUMNS = ["app", "name", "vendor", "vendor_country", "eea", "category", "kind", "registered",
@@ -268,8 +332,8 @@ def apps(unregistered: bool, since: str | None, include_all: bool, site: str | N
     Example:
       appradar apps --unregistered --format csv > unregistered.csv
     """
-    catalog = settings.catalog()
-    records = queries.apps(open_database(db_path), catalog, unregistered=unregistered,
+    database, catalog = _inventory(db_path, settings)
+    records = queries.apps(database, catalog, unregistered=unregistered,
                            include_infrastructure=include_all, since=since, site=site)
     records = export.mask_small_counts(records, settings.config.small_count)
     if _output(output) == "table":
@@ -280,23 +344,43 @@ def apps(unregistered: bool, since: str | None, include_all: bool, site: str | N
         _echo(records, APP_COLUMNS, output)
 
 
+UNKNOWN_COLUMNS = ["registrable", "names", "examples", "devices", "days", "hits", "first_seen",
+                   "last_seen"]
+
+
 @cli.command(context_settings=CONTEXT)
-@click.option("--unknown", is_flag=True, help="Only names no signature attributes to an app.")
+@click.option("--unknown", is_flag=True, help="Only names no signature attributes to an app, "
+              "grouped by registrable domain, most devices and days first.")
+@click.option("--names", "by_name", is_flag=True,
+              help="With --unknown: one row per name instead of per registrable domain.")
+@click.option("--since", metavar="DATE", help="With --unknown: only use on or after DATE "
+              "(YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(min=1), help="With --unknown: the first N groups.")
 @site_option
 @output_options
 @db_option
 @settings_options
-def domains(unknown: bool, site: str | None, output: str | None, db_path: Path,
-            settings: Settings) -> None:
+def domains(unknown: bool, by_name: bool, since: str | None, limit: int | None,
+            site: str | None, output: str | None, db_path: Path, settings: Settings) -> None:
     """Observed domain names, with the app each maps to and how it was seen.
+
+    With --unknown, the names no signature covers are grouped by registrable domain
+    (Public Suffix List) and ranked by devices, days and hits: the top of the list is what to
+    look at, and 'appradar signatures suggest DOMAIN' drafts a signature for it.
 
     \b
     Example:
-      appradar domains --unknown --format json
+      appradar domains --unknown --limit 20
+      appradar domains --unknown --names --format json
     """
+    database, _ = _inventory(db_path, settings)
+    if unknown and not by_name:
+        groups = unknown_groups(database, site=site, since=since, limit=limit)
+        _echo(export.mask_small_counts(groups, settings.config.small_count), UNKNOWN_COLUMNS,
+              output)
+        return
     records = export.mask_small_counts(
-        queries.domains(open_database(db_path), unknown=unknown, site=site),
-        settings.config.small_count)
+        queries.domains(database, unknown=unknown, site=site), settings.config.small_count)
     _echo(records, ["domain", "app", "seen_as", "hits", "devices", "first_seen", "last_seen"],
           output)
 
@@ -403,8 +487,8 @@ def register_check(not_seen_days: int, agreement_max_age: int | None, which: str
     Example:
       appradar register check --agreement-max-age 1095
     """
-    result = reconcile(open_database(db_path), settings.catalog(), not_seen_days,
-                       agreement_max_age, site=site)
+    result = reconcile(*_inventory(db_path, settings), not_seen_days, agreement_max_age,
+                       site=site)
     threshold = settings.config.small_count
     lists = {
         "unregistered": (export.mask_small_counts(result.unregistered, threshold),
@@ -508,9 +592,9 @@ def review_list(output: str | None, db_path: Path, settings: Settings) -> None:
     Example:
       appradar review list --format csv
     """
-    database = open_database(db_path)
+    database, catalog = _inventory(db_path, settings)
     notes = dict(database.conn.execute("SELECT app, note FROM reviews").fetchall())
-    records = queries.apps(database, settings.catalog())
+    records = queries.apps(database, catalog)
     for record in records:
         record["note"] = notes.get(record["app"])
     _echo(records, ["app", "name", "registered", "status", "note"], output)
@@ -555,8 +639,7 @@ def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: 
     """
     if len(delimiter) != 1:
         raise click.BadParameter("must be a single character", param_hint="--delimiter")
-    records = queries.apps(open_database(db_path), settings.catalog(),
-                           unregistered=True, site=site)
+    records = queries.apps(*_inventory(db_path, settings), unregistered=True, site=site)
     count = export.write_csv(out, records, settings.config.small_count, delimiter=delimiter,
                              language=lang)
     click.echo(f"Wrote {count} unregistered app(s) to {out}.")
@@ -587,7 +670,7 @@ def report(out: Path, lang: str, not_seen_days: int, agreement_max_age: int | No
     Example:
       appradar report rapport.html --agreement-max-age 1095
     """
-    write_report(out, open_database(db_path), settings.catalog(), settings.config, site=site,
+    write_report(out, *_inventory(db_path, settings), settings.config, site=site,
                  today=today.date() if today else None, language=lang,
                  not_seen_days=not_seen_days, agreement_max_age_days=agreement_max_age)
     click.echo(f"Wrote the report to {out}.")
@@ -767,6 +850,110 @@ def signatures_test(names: tuple[str, ...], output: str | None,
     _echo(records, ["domain", "app", "rule"], output)
 
 
+def update_dir_option(command: F) -> F:
+    return click.option(
+        "--update-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Where updates are installed (default: APPRADAR_UPDATE_DIR, else "
+             "/var/lib/appradar/signatures).")(command)
+
+
+@signatures.command("update", context_settings=CONTEXT)
+@click.option("--from", "url", metavar="URL",
+              help="The bundle: an https:// address, or a local file.")
+@click.option("--sha256", metavar="HEX", help="The bundle's SHA-256 from a source you trust "
+              "(default: the publisher's URL.sha256).")
+@click.option("--max-size", "max_bytes", type=click.IntRange(min=1), default=MAX_BYTES,
+              show_default=True, help="Refuse bundles larger than this many bytes.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds to wait for the server.")
+@click.option("--allow-older", is_flag=True, help="Install a bundle older than the current one.")
+@update_dir_option
+def signatures_update(url: str | None, sha256: str | None, max_bytes: int, timeout: float,
+                      allow_older: bool, update_dir: Path | None) -> None:
+    """Install a newer signature bundle: hash checked, validated, swapped in atomically.
+
+    This is the only command that reaches the network, and only to URL. The bundle must match
+    the SHA-256 its publisher states and pass 'signatures validate' as a whole; otherwise
+    nothing changes. The signatures it replaces are kept for 'appradar signatures rollback'.
+
+    \b
+    Example:
+      appradar signatures update --from https://example.org/appradar/signatures.tar.gz
+    """
+    if url is None:
+        raise AppradarError("name the bundle: --from URL (an https:// address or a local file)")
+    result = update_signatures(url, update_directory(update_dir), expected_sha256=sha256,
+                               max_bytes=max_bytes, timeout=timeout, allow_older=allow_older)
+    if not result.changed:
+        click.echo(f"Signatures {result.version} are already installed; nothing changed.")
+        return
+    click.echo(f"Installed signatures {result.version} (created {result.created}, "
+               f"{result.apps} entries, SHA-256 {result.sha256}) in {result.directory}.")
+    click.echo(f"Replaced: {result.previous_version or 'the shipped signatures'}; undo with "
+               f"'appradar signatures rollback'.")
+
+
+@signatures.command("rollback", context_settings=CONTEXT)
+@update_dir_option
+def signatures_rollback(update_dir: Path | None) -> None:
+    """Go back to the signatures in use before the last update (run again to redo it).
+
+    \b
+    Example:
+      appradar signatures rollback
+    """
+    result = rollback_signatures(update_directory(update_dir))
+    click.echo(f"Now using {result.current_version or 'the shipped signatures'}; "
+               f"'appradar signatures rollback' again returns to "
+               f"{result.previous_version or 'the shipped signatures'}.")
+
+
+@signatures.command("bundle", context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "source", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Signature tree to bundle (default: the shipped one).")
+@click.option("--version", "bundle_version", metavar="VERSION",
+              help="Bundle version (default: the UTC time, YYYY.MM.DD.HHMMSS).")
+def signatures_bundle(out: Path, source: Path | None, bundle_version: str | None) -> None:
+    """Write a signature bundle and its OUT.sha256, for publishing next to each other.
+
+    \b
+    Example:
+      appradar signatures bundle dist/signatures.tar.gz --version 2026.12
+    """
+    digest = make_bundle(source or shipped_directory(), out, version=bundle_version)
+    click.echo(f"{digest}  {out}")
+
+
+@signatures.command("suggest", context_settings=CONTEXT)
+@click.argument("registrable")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write the draft to (default: the local signature directory).")
+@db_option
+@settings_options
+def signatures_suggest(registrable: str, out_dir: Path | None, db_path: Path,
+                       settings: Settings) -> None:
+    """Draft a local signature for an unknown registrable domain from the names seen.
+
+    The draft attributes the names at once; its facts are "unknown" until you fill them in.
+
+    \b
+    Example:
+      appradar domains --unknown
+      appradar signatures suggest leerwereld.nl
+    """
+    target = out_dir or settings.signatures
+    if target is None:
+        raise AppradarError("no local signature directory: pass --out DIR, or set "
+                            "'signatures' in the configuration file")
+    local = settings.signatures if settings.signatures and settings.signatures.is_dir() else None
+    path = suggest_signature(open_database(db_path), registrable, target,
+                             catalog=Catalog.load(local, updates=update_directory()),
+                             small_count=settings.config.small_count)
+    click.echo(f"Wrote {path}; fill in the facts, then run "
+               f"'appradar signatures validate {target}'.")
+
+
 @signatures.command("validate", context_settings=CONTEXT)
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def signatures_validate(directory: Path | None) -> None:
@@ -778,8 +965,6 @@ def signatures_validate(directory: Path | None) -> None:
     Example:
       appradar signatures validate /etc/appradar/signatures
     """
-    from scanner.signatures.loader import shipped_directory
-
     problems = Problems()
     apps_found = load_directory(directory or shipped_directory(), problems)
     catalog = Catalog(apps_found, problems)

@@ -40,3 +40,12 @@ def app(tmp_path: Path) -> App:
 def truth() -> dict[str, dict]:
     lines = (PCAP / "truth.jsonl").read_text().splitlines()
     return {record["file"]: record for record in map(json.loads, lines)}
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see neither this machine's signature updates nor its appradar settings."""
+    monkeypatch.setenv("APPRADAR_UPDATE_DIR", str(tmp_path_factory.mktemp("updates")))
+    for name in ("APPRADAR_CONFIG", "APPRADAR_DB", "APPRADAR_SIGNATURES"):
+        monkeypatch.delenv(name, raising=False)

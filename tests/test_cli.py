@@ -55,8 +55,11 @@ def test_domains_json_shape_and_unknown(app, tmp_path: Path) -> None:
                                      ("tail.unknown-example.org", None, ["dns"], 1, "<5")]
     assert set(records[0]) >= {"domain", "app", "seen_as", "hits", "devices", "first_seen",
                                "last_seen"}
-    assert [item["domain"] for item in app.json("domains", "--unknown")] == [
+    assert [item["domain"] for item in app.json("domains", "--unknown", "--names")] == [
         "tail.unknown-example.org"]
+    grouped = app.json("domains", "--unknown")
+    assert [(item["registrable"], item["names"], item["examples"]) for item in grouped] == [
+        ("unknown-example.org", 1, ["tail.unknown-example.org"])]
 
 
 def test_cname_alias_is_attributed_to_the_app_it_points_at(app, tmp_path: Path) -> None:

@@ -130,3 +130,22 @@ def test_cli_test_and_validate(app, tmp_path: Path) -> None:
     result = app("signatures", "validate", str(tmp_path), expect=1)
     assert result.stdout == f"{tmp_path}/apps/x.toml:1: id 'y' differs from the file name\n"
     assert result.stderr == "Error: 1 problem(s) in 0 file(s)\n"
+
+
+def test_stored_domains_follow_changed_signatures(app, tmp_path: Path) -> None:
+    from tests.packets import dns_query, udp_dns, write_pcap
+
+    capture = write_pcap(tmp_path / "q.pcap", [udp_dns(dns_query("quiz.leerwereld.example")),
+                                               udp_dns(dns_query("school.magister.net"))])
+    app("scan", str(capture))
+    assert {item["domain"]: item["app"] for item in app.json("domains")} == {
+        "quiz.leerwereld.example": None, "school.magister.net": "magister"}
+    own = tmp_path / "own"
+    write(own, "apps/leerwereld.toml", GOOD.format(id="leerwereld",
+                                                   domains='["leerwereld.example"]'))
+    attributed = app.json("domains", "--signatures", str(own))
+    assert {item["domain"]: item["app"] for item in attributed} == {
+        "quiz.leerwereld.example": "leerwereld", "school.magister.net": "magister"}
+    assert "leerwereld" in {item["app"] for item in app.json("apps", "--signatures", str(own))}
+    assert {item["domain"]: item["app"] for item in app.json("domains")} == {
+        "quiz.leerwereld.example": None, "school.magister.net": "magister"}

@@ -35,6 +35,77 @@ def seen_as(bits: int) -> list[str]:
     return [name for name, bit in SEEN_BITS.items() if bits & bit]
 
 
+Attribution = tuple[str | None, str | None, str | None]  # app, rule, how (rule | cname:…)
+
+
+def attribute(name: str, catalog: Catalog, target_of: Callable[[str], str | None]
+              ) -> Attribution:
+    """A rule that covers the name, else the first rule along its CNAME chain.
+
+    A school's own alias (`elo.school.nl` → `school.itslearning.com`) is attributed to the app
+    its chain points at.
+    """
+    found = catalog.match(name)
+    if found is not None:
+        return found.app, found.rule, "rule"
+    current, visited = name, {name}
+    for _ in range(MAX_CNAME_HOPS):
+        target = target_of(current)
+        if target is None or target in visited:
+            break
+        found = catalog.match(target)
+        if found is not None:
+            return found.app, found.rule, f"cname:{target}"
+        visited.add(target)
+        current = target
+    return None, None, None
+
+
+def reattribute(database: sqlite_utils.Database, catalog: Catalog) -> int:
+    """Attribute every stored domain again when the signatures changed since the last time.
+
+    Counts are kept per domain, so after an update, a rollback or a school's new local
+    signature every report follows at once. Returns how many domains changed app.
+    """
+    connection = database.conn
+    stored = connection.execute("SELECT value FROM meta WHERE key = 'catalog'").fetchone()
+    if stored is not None and stored[0] == catalog.fingerprint:
+        return 0
+    targets = dict(connection.execute("SELECT alias, target FROM cnames ORDER BY last_seen"))
+    changed = []
+    for domain_id, domain, app, rule, via in connection.execute(
+            "SELECT id, domain, app, rule, via FROM domains"):
+        found = attribute(domain, catalog, targets.get)
+        if found != (app, rule, via):
+            changed.append((*found, domain_id))
+    with connection:
+        connection.execute("BEGIN")
+        connection.executemany("UPDATE domains SET app = ?, rule = ?, via = ? WHERE id = ?",
+                               changed)
+        connection.execute("INSERT INTO meta (key, value) VALUES ('catalog', ?) "
+                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           (catalog.fingerprint,))
+        remember_apps(database, catalog, {row[0] for row in changed if row[0]})
+    return len(changed)
+
+
+def remember_apps(database: sqlite_utils.Database, catalog: Catalog, app_ids: set[str]) -> None:
+    """Keep the facts of every app seen, so reports still read after signatures change."""
+    rows = []
+    for app_id in app_ids:
+        app = catalog.apps[app_id]
+        rows.append((app.id, app.name, app.kind.value, app.vendor, app.vendor_country,
+                     None if app.eea is None else int(app.eea), app.category))
+    database.conn.executemany(
+        "INSERT INTO apps (id, name, kind, vendor, vendor_country, eea, category) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+        "kind = excluded.kind, vendor = excluded.vendor, "
+        "vendor_country = excluded.vendor_country, eea = excluded.eea, "
+        "category = excluded.category",
+        rows,
+    )
+
+
 @dataclass
 class Batch:
     """Observations folded by (name, how, client, hour, alias) — repeats cost one dict hit."""
@@ -66,6 +137,7 @@ class InventoryWriter:
         self.pseudonymise = pseudonymise
         self.segment_of = segment_of
         self.batch = Batch()
+        reattribute(database, catalog)  # the signatures may have changed since the last run
         self._days: dict[int, str] = {}
         self._domain_ids: dict[str, int] = {}
 
@@ -162,8 +234,8 @@ class InventoryWriter:
         execute_many(
             "INSERT INTO domains (domain, app, rule, via, registrable, seen, hits, first_seen, "
             "last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET "
-            "app = coalesce(excluded.app, app), rule = coalesce(excluded.rule, rule), "
-            "via = coalesce(excluded.via, via), seen = seen | excluded.seen, "
+            "app = excluded.app, rule = excluded.rule, via = excluded.via, "
+            "seen = seen | excluded.seen, "
             "hits = hits + excluded.hits, first_seen = min(first_seen, excluded.first_seen), "
             "last_seen = max(last_seen, excluded.last_seen)",
             rows,
@@ -192,25 +264,11 @@ class InventoryWriter:
             [(day, self.site, segment, ids[name], device_ids[device], stored)
              for day, segment, name, device in batch.device_days],
         )
-        self._remember_apps({row[1] for row in rows if row[1]})
+        remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})
 
-    def _attribute(self, name: str, targets: dict[str, str]
-                   ) -> tuple[str | None, str | None, str | None]:
-        """A rule that covers the name, else the first rule along its CNAME chain."""
-        found = self.catalog.match(name)
-        if found is not None:
-            return found.app, found.rule, "rule"
-        current, visited = name, {name}
-        for _ in range(MAX_CNAME_HOPS):
-            target = targets.get(current) or self._stored_target(current)
-            if target is None or target in visited:
-                break
-            found = self.catalog.match(target)
-            if found is not None:
-                return found.app, found.rule, f"cname:{target}"
-            visited.add(target)
-            current = target
-        return None, None, None
+    def _attribute(self, name: str, targets: dict[str, str]) -> Attribution:
+        return attribute(name, self.catalog,
+                         lambda alias: targets.get(alias) or self._stored_target(alias))
 
     def _stored_target(self, alias: str) -> str | None:
         row = self.database.conn.execute(
@@ -254,19 +312,3 @@ class InventoryWriter:
             ):
                 result[pseudonym] = device_id
         return result
-
-    def _remember_apps(self, app_ids: set[str]) -> None:
-        """Keep the facts of every app seen, so reports still read after signatures change."""
-        rows = []
-        for app_id in app_ids:
-            app = self.catalog.apps[app_id]
-            rows.append((app.id, app.name, app.kind.value, app.vendor, app.vendor_country,
-                         None if app.eea is None else int(app.eea), app.category))
-        self.database.conn.executemany(
-            "INSERT INTO apps (id, name, kind, vendor, vendor_country, eea, category) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-            "kind = excluded.kind, vendor = excluded.vendor, "
-            "vendor_country = excluded.vendor_country, eea = excluded.eea, "
-            "category = excluded.category",
-            rows,
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -10,9 +11,9 @@ from scanner.signatures.loader import (
     Problems,
     line_in_file,
     load_directory,
-    shipped_directory,
 )
 from scanner.signatures.model import App
+from scanner.signatures.update import effective_shipped_directory
 
 MAX_SHOWN = 20
 
@@ -51,16 +52,22 @@ class Catalog:
                                      f"'{owner}' ({self.apps[owner].origin})")
                     table[rule] = app.id
         self.problems = problems.lines
+        rules = sorted([(rule, app, "host") for rule, app in self._hosts.items()]
+                       + [(rule, app, "domain") for rule, app in self._domains.items()])
+        # Identifies this set of rules: stored attributions are redone when it changes.
+        self.fingerprint = hashlib.sha256(repr(rules).encode()).hexdigest()
 
     @classmethod
-    def load(cls, local: Path | None = None) -> Catalog:
-        """Shipped signatures, then a school's own directory, which wins.
+    def load(cls, local: Path | None = None, updates: Path | None = None) -> Catalog:
+        """Shipped signatures (or the update installed in `updates`), then a school's own
+        directory, which wins. Only local directories are read: no network access.
 
         A local file with a shipped id replaces that app; a rule a local file claims is taken
         away from the shipped app that had it, so a school can re-point a domain.
         """
         problems = Problems()
-        shipped = {app.id: app for app in load_directory(shipped_directory(), problems)}
+        shipped = {app.id: app for app in load_directory(
+            effective_shipped_directory(updates), problems)}
         own: list[App] = []
         if local is not None:
             if not local.is_dir():
