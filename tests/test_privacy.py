@@ -7,6 +7,7 @@ import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
+import dns.reversename
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import IP, TCP, UDP
@@ -31,6 +32,9 @@ def traffic(addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> l
             src=str(address), dst="2001:db8::53")
         packets.append(ether() / network / UDP(sport=40000 + index, dport=53)
                        / Raw(dns_query(f"app{index % 3}.magister.net", index)))
+        reverse = dns.reversename.from_address(str(address)).to_text(omit_final_dot=True)
+        packets.append(ether() / network / UDP(sport=41000 + index, dport=53)
+                       / Raw(dns_query(reverse, index)))  # a device looking itself up
         packets.append(ether() / network / TCP(sport=50000 + index, dport=443, flags="PA")
                        / Raw(client_hello("www.tiktok.com")))
         packets.append(ether() / network / TCP(sport=51000 + index, dport=80, flags="PA")
@@ -39,7 +43,7 @@ def traffic(addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> l
 
 
 def forms(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> set[str]:
-    found = {str(address), address.exploded}
+    found = {str(address), address.exploded, address.reverse_pointer}
     if address.version == 4:
         found.add(".".join(reversed(str(address).split("."))))
     return {form for form in found if len(form) >= 7}

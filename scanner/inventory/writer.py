@@ -26,6 +26,16 @@ MAX_CNAME_HOPS = 8
 _suffixes = PublicSuffixList()
 
 
+REVERSE_ZONES = ("in-addr.arpa", "ip6.arpa")
+
+
+def is_reverse_lookup(name: str) -> bool:
+    """`3.2.1.10.in-addr.arpa` is an address in another form: it must not reach the database,
+    least of all linked to the device that looked itself up."""
+    return name.endswith(REVERSE_ZONES) and (
+        name in REVERSE_ZONES or name.endswith((".in-addr.arpa", ".ip6.arpa")))
+
+
 def registrable(domain: str) -> str:
     """The registrable domain ('school.magister.net' → 'magister.net'), or the name itself."""
     return _suffixes.privatesuffix(domain) or domain
@@ -146,8 +156,8 @@ class InventoryWriter:
         seen = self.batch.seen
         count = 0
         for item in observations:
-            if item.local and not local_names:
-                continue  # mDNS/LLMNR names are device names on the LAN, not apps
+            if (item.local and not local_names) or is_reverse_lookup(item.name):
+                continue  # device names on the LAN, and addresses written as names: not apps
             count += 1
             moment = item.time
             key = (item.name, item.how, item.client, int(moment // 3600), item.owner)
