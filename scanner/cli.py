@@ -356,12 +356,15 @@ UNKNOWN_COLUMNS = ["registrable", "names", "examples", "devices", "days", "hits"
 @click.option("--since", metavar="DATE", help="With --unknown: only use on or after DATE "
               "(YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), help="With --unknown: the first N groups.")
+@click.option("--blind-spots", is_flag=True, help="How much traffic appradar cannot see into: "
+              "encrypted DNS resolvers and Encrypted Client Hello.")
 @site_option
 @output_options
 @db_option
 @settings_options
 def domains(unknown: bool, by_name: bool, since: str | None, limit: int | None,
-            site: str | None, output: str | None, db_path: Path, settings: Settings) -> None:
+            blind_spots: bool, site: str | None, output: str | None, db_path: Path,
+            settings: Settings) -> None:
     """Observed domain names, with the app each maps to and how it was seen.
 
     With --unknown, the names no signature covers are grouped by registrable domain
@@ -372,8 +375,14 @@ def domains(unknown: bool, by_name: bool, since: str | None, limit: int | None,
     Example:
       appradar domains --unknown --limit 20
       appradar domains --unknown --names --format json
+      appradar domains --blind-spots
     """
-    database, _ = _inventory(db_path, settings)
+    database, catalog = _inventory(db_path, settings)
+    if blind_spots:
+        measured = queries.blind_spots(database, catalog, site=site)
+        _echo(export.mask_small_counts(measured, settings.config.small_count),
+              ["blind_spot", "what", "names", "hits", "devices"], output)
+        return
     if unknown and not by_name:
         groups = unknown_groups(database, site=site, since=since, limit=limit)
         _echo(export.mask_small_counts(groups, settings.config.small_count), UNKNOWN_COLUMNS,

@@ -318,3 +318,14 @@ def test_register_check_and_matches(app, tmp_path: Path) -> None:
     assert [item["application"] for item in only] == ["Kahoot"]
     matches = app.json("register", "matches")
     assert all(not row.get("applied") for row in matches)
+
+
+def test_blind_spots_count_encrypted_dns_and_ech(app) -> None:
+    app("scan", str(PCAP / "zeek__tls13-ech.pcap"), str(PCAP / "ndpi__doq_adguard.pcapng"),
+        str(PCAP / "ndpi__dns.pcap"))
+    by_domain = {item["domain"]: item for item in app.json("domains")}
+    assert by_domain["cloudflare-ech.com"]["seen_as"] == ["sni", "ech"]
+    assert by_domain["dns.adguard.com"]["app"] == "public-doh"
+    measured = {item["blind_spot"]: item for item in app.json("domains", "--blind-spots")}
+    assert (measured["encrypted-dns"]["names"], measured["encrypted-dns"]["devices"]) == (1, "<5")
+    assert measured["encrypted-client-hello"]["names"] == 1

@@ -77,7 +77,7 @@ def test_names_equal_tshark(capture: str, app) -> None:
     path = PCAP / capture
     app("scan", str(path))
     seen: dict[str, set[str]] = {kind: set() for kind in ("dns", "answer", "cname", "sni", "http",
-                                                          "quic")}
+                                                          "quic", "ech")}
     for record in app.json("domains"):
         for kind in record["seen_as"]:
             seen[kind].add(record["domain"])
@@ -95,6 +95,7 @@ def test_names_equal_tshark(capture: str, app) -> None:
         "dns": seen["dns"], "answer+cname": seen["answer"] | seen["cname"],
         "cname": seen["cname"], "sni": seen["sni"], "http": seen["http"], "quic": seen["quic"],
     }
+    assert seen["ech"] <= seen["sni"] | seen["quic"]  # ECH marks a ClientHello's outer name
     beyond = BEYOND_TSHARK.get(capture, {})
     for field, names in expected.items():
         assert got[field] == (names | beyond.get(field, set())) - excluded, field

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from scanner.extract import dns, http, quic, tls
 from scanner.names import InvalidName, normalise
 
-SNI, HTTP, QUIC = "sni", "http", "quic"
+SNI, HTTP, QUIC, ECH = "sni", "http", "quic", "ech"
 TEREDO_PREFIX = b"\x20\x01\x00\x00"
 DNS_PORTS = {53, 5353, 5355}
 MULTICAST_DNS_PORTS = {5353: "mdns", 5355: "llmnr"}
@@ -44,7 +44,7 @@ class Observation(NamedTuple):
     time: float
     client: bytes
     name: str
-    how: str  # dns | answer | cname | sni | http | quic
+    how: str  # dns | answer | cname | sni | http | quic | ech (a ClientHello with ECH)
     local: str = ""  # "mdns" or "llmnr" for link-local multicast name resolution
     owner: str = ""  # for a CNAME: the alias whose target this name is
 
@@ -575,9 +575,11 @@ class Dissector:
         elif stream.kind == SNI:
             hello, complete = tls.handshake_bytes(bytes(buffer))
             if hello is not None:
-                name, error = tls.server_name(hello)
+                name, ech, error = tls.client_hello(hello)
                 if name is not None:
                     self._emit(stream.client, name, SNI)
+                    if ech:
+                        self._emit(stream.client, name, ECH)
                 if error:
                     self._malformed(f"TLS {error}")
             waiting = not complete and len(buffer) < MAX_STREAM_BYTES

@@ -38,17 +38,32 @@ def handshake_bytes(stream: bytes) -> tuple[bytes | None, bool]:
     return None, False
 
 
+ENCRYPTED_CLIENT_HELLO = 0xFE0D  # draft-ietf-tls-esni: the real SNI is encrypted inside
+
+
 def server_name(hello: bytes) -> tuple[bytes | None, str | None]:
     """(SNI host name or None, error or None) from a complete ClientHello handshake message."""
+    name, _, error = client_hello(hello)
+    return name, error
+
+
+def client_hello(hello: bytes) -> tuple[bytes | None, bool, str | None]:
+    """(outer SNI, uses Encrypted Client Hello?, error) from a complete ClientHello.
+
+    With ECH the SNI seen is only the provider's public name (`cloudflare-ech.com`): the app
+    behind it is invisible, which a report must be able to say.
+    """
+    name: bytes | None = None
+    ech = False
     try:
         if hello[0] != CLIENT_HELLO:
-            return None, None
+            return None, False, None
         offset = 4 + 2 + 32  # header, legacy_version, random
         offset += 1 + hello[offset]  # session id
         offset += 2 + int.from_bytes(hello[offset : offset + 2], "big")  # cipher suites
         offset += 1 + hello[offset]  # compression methods
         if offset + 2 > len(hello):
-            return None, None  # no extensions at all
+            return None, False, None  # no extensions at all
         end = offset + 2 + int.from_bytes(hello[offset : offset + 2], "big")
         offset += 2
         while offset + 4 <= min(end, len(hello)):
@@ -56,11 +71,13 @@ def server_name(hello: bytes) -> tuple[bytes | None, str | None]:
             size = int.from_bytes(hello[offset + 2 : offset + 4], "big")
             offset += 4
             if kind == 0:
-                return _first_host_name(hello[offset : offset + size]), None
+                name = _first_host_name(hello[offset : offset + size])
+            elif kind == ENCRYPTED_CLIENT_HELLO:
+                ech = True
             offset += size
     except IndexError:
-        return None, "ClientHello cut short"
-    return None, None
+        return name, ech, "ClientHello cut short"
+    return name, ech, None
 
 
 def _first_host_name(extension: bytes) -> bytes | None:

@@ -155,3 +155,38 @@ def _facts(app_id: str, catalog: Catalog, stored: dict[str, dict[str, Any]]) -> 
             "vendor_country": row.get("vendor_country") or "unknown",
             "eea": None if eea is None else bool(eea), "category": row.get("category") or "unknown",
             "kind": row.get("kind") or "app"}
+
+
+BLIND_SPOT_CATEGORIES = {"encrypted-dns": "encrypted DNS resolvers (DoH, DoT, DoQ)",
+                         "encrypted-client-hello": "Encrypted Client Hello (ECH)"}
+
+
+def blind_spots(database: sqlite_utils.Database, catalog: Catalog,
+                site: str | None = None) -> list[dict[str, Any]]:
+    """What appradar cannot see into, measured: use of encrypted DNS resolvers and of ECH.
+
+    A device that resolves names over DoH, or connects with Encrypted Client Hello, uses apps
+    the inventory cannot name; these counts say how large that part is.
+    """
+    apps_by_category: dict[str, list[str]] = {}
+    for app in catalog.apps.values():
+        if app.category in BLIND_SPOT_CATEGORIES:
+            apps_by_category.setdefault(app.category, []).append(app.id)
+    where_site = " AND x.site = ?" if site else ""
+    result = []
+    for category, label in BLIND_SPOT_CATEGORIES.items():
+        condition = "d.seen & 64" if category == "encrypted-client-hello" else "0"
+        ids = apps_by_category.get(category, [])
+        if ids:
+            condition += f" OR d.app IN ({','.join('?' * len(ids))})"
+        parameters: list[Any] = [*ids, *([site] if site else [])]
+        names, hits = database.conn.execute(
+            f"SELECT count(DISTINCT d.id), coalesce(sum(x.hits), 0) FROM domains d "
+            f"LEFT JOIN daily x ON x.domain_id = d.id{where_site} WHERE {condition}",
+            [*([site] if site else []), *ids]).fetchone()
+        devices = database.conn.execute(
+            f"SELECT count(DISTINCT x.device_id) FROM device_days x JOIN domains d "
+            f"ON d.id = x.domain_id WHERE ({condition}){where_site}", parameters).fetchone()[0]
+        result.append({"blind_spot": category, "what": label, "names": names, "hits": hits,
+                       "devices": devices})
+    return result

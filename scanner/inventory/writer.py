@@ -19,8 +19,8 @@ from scanner.extract import Observation
 from scanner.signatures.catalog import Catalog
 
 # How a name was seen, stored as bits so merging is a bitwise OR in SQL.
-SEEN_BITS = {"dns": 1, "answer": 2, "cname": 4, "sni": 8, "http": 16, "quic": 32}
-CONTACTS = {"dns", "sni", "http", "quic"}  # answers and CNAMEs repeat a lookup, not a new one
+SEEN_BITS = {"dns": 1, "answer": 2, "cname": 4, "sni": 8, "http": 16, "quic": 32, "ech": 64}
+CONTACTS = {"dns", "sni", "http", "quic"}  # answers, CNAMEs, ECH marks repeat a contact
 MAX_CNAME_HOPS = 8
 
 _suffixes = PublicSuffixList()

@@ -269,7 +269,8 @@ def render_report(database: sqlite_utils.Database, catalog: Catalog, config: Con
         "unregistered": mask_small_counts(result.unregistered, small),
         "summary": _summary(result, apps),
         "about": [paragraph.format(small=small, days=not_seen_days)
-                  for paragraph in ABOUT[language]],
+                  for paragraph in ABOUT[language]] + _blind_spot_lines(
+                      queries.blind_spots(database, catalog, site=site), small, language),
         "rejected_in_use": REJECTED_IN_USE,
     }
     return _environment().get_template("report.html.j2").render(context)
@@ -283,6 +284,29 @@ def write_report(path: Path, database: sqlite_utils.Database, catalog: Catalog, 
         path.write_text(text, encoding="utf-8")
     except OSError as error:
         raise AppradarError(f"cannot write the report to {path}: {error.strerror}") from None
+
+
+BLIND_SPOT_TEXT = {
+    "nl": {"encrypted-dns": "{devices} apparaten gebruikten versleutelde DNS-resolvers (DoH, "
+                            "DoT, DoQ): wat zij opzochten is niet te zien.",
+           "encrypted-client-hello": "{devices} apparaten maakten verbindingen met Encrypted "
+                                     "Client Hello (ECH): de app achter zo'n verbinding is niet "
+                                     "te zien."},
+    "en": {"encrypted-dns": "{devices} devices used encrypted DNS resolvers (DoH, DoT, DoQ): "
+                            "what they looked up cannot be seen.",
+           "encrypted-client-hello": "{devices} devices connected with Encrypted Client Hello "
+                                     "(ECH): the app behind such a connection cannot be seen."},
+}
+
+
+def _blind_spot_lines(measured: list[dict[str, Any]], small: int, language: str) -> list[str]:
+    """Blind spots that occurred, in words, with masked device counts."""
+    lines = []
+    for item in mask_small_counts(measured, small):
+        if item["names"]:
+            lines.append(BLIND_SPOT_TEXT[language][item["blind_spot"]].format(
+                devices=item["devices"]))
+    return lines
 
 
 def _summary(result: Reconciliation, apps: list[dict[str, Any]]) -> dict[str, int]:
