@@ -445,6 +445,21 @@ CLIENT = textwrap.dedent("""
         connection.request("GET", "/rooster?leerling=1234", headers={"Host": host})
         assert connection.getresponse().status == 200
         connection.close()
+
+    # A real QUIC client (aioquic) sends its Initial packets to 443/udp; no server answers,
+    # which is what a blocked or slow HTTP/3 attempt looks like on a school network too.
+    import time
+    from aioquic.quic.configuration import QuicConfiguration
+    from aioquic.quic.connection import QuicConnection
+    for name, address, family in (("quic.kahoot.it", "10.99.0.1", socket.AF_INET),
+                                  ("h3.magister.net", "fd99::1", socket.AF_INET6)):
+        quic = QuicConnection(configuration=QuicConfiguration(
+            is_client=True, alpn_protocols=["h3"], server_name=name))
+        quic.connect((address, 443), now=time.time())
+        sender = socket.socket(family, socket.SOCK_DGRAM)
+        for datagram, target in quic.datagrams_to_send(now=time.time()):
+            sender.sendto(datagram, target)
+        sender.close()
     print("client done")
 """)
 
@@ -501,6 +516,8 @@ def test_capture_on_a_veth_fills_the_inventory(net: Net) -> None:
         "split.itslearning.com": ("itslearning", {"sni"}),
         "www.itslearning.com": ("itslearning", {"http"}),
         "classroom.google.com": (None, {"dns", "answer"}),
+        "quic.kahoot.it": ("kahoot", {"quic"}),
+        "h3.magister.net": ("magister", {"quic"}),
     }
     for name, (app, seen) in expected.items():
         assert name in domains, (name, sorted(domains))
