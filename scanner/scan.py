@@ -202,13 +202,16 @@ class Scanner:
         """
         reader = read_log(path, None if self.log_format == "auto" else self.log_format,
                           self.timezone)
-        import_id, done = self._log_import(path, reader.format, run_id)
+        import_id, done, offset = self._log_import(path, reader.format, run_id)
+        if done and offset and offset <= path.stat().st_size:
+            reader.start = (offset, done)  # a plain log is read on from there, not again
         if follow:
             reader.follow = Follow(lambda: self.stopping, lambda: self._flush_pending())
         stats = ScanStats()
         try:
             self._pump(((number, [item]) for number, item in reader), path, import_id, done,
-                       run_id, lambda: reader.lines)
+                       run_id, lambda: reader.lines, reader.offset_after,
+                       lambda: reader.position)
         finally:
             stats.records = reader.records
             stats.malformed = reader.malformed
@@ -222,14 +225,15 @@ class Scanner:
         return FileResult(str(path), status, frames=reader.lines,
                           kind=reader.format + (" (sniffed)" if reader.sniffed else ""))
 
-    def _log_import(self, path: Path, format_name: str, run_id: int) -> tuple[int, int]:
+    def _log_import(self, path: Path, format_name: str, run_id: int) -> tuple[int, int, int]:
         with open_text(path) as stream:
             head = stream.read(LOG_HEAD).encode("utf-8", "replace")
         status = path.stat()
-        for import_id, stored, head_length, done, old_path, old_inode in self.database.conn.execute(
-            "SELECT id, fingerprint, head_length, frames_done, path, inode FROM imports "
-            "WHERE site = ? AND kind = ? ORDER BY id DESC", (self.site, format_name)
-        ):
+        for import_id, stored, head_length, done, old_path, old_inode, offset in \
+                self.database.conn.execute(
+                    "SELECT id, fingerprint, head_length, frames_done, path, inode, byte_offset "
+                    "FROM imports WHERE site = ? AND kind = ? ORDER BY id DESC",
+                    (self.site, format_name)):
             # The same file grown, or renamed by rotation (dns.log → dns.log.1, .2.gz), or a
             # copy (a full head, or the whole of a short file, is identical). A different file
             # that only shares a fixed header with a short earlier one is not matched.
@@ -243,10 +247,10 @@ class Scanner:
                         self.database.conn.execute(
                             "UPDATE imports SET fingerprint = ?, head_length = ? WHERE id = ?",
                             (hashlib.sha256(head).hexdigest(), len(head), import_id))
-                return import_id, done
+                return import_id, done, offset or 0
         mark = hashlib.sha256(head).hexdigest()
         return self._new_import(mark, path, status.st_size, status.st_ino, run_id, format_name,
-                                len(head)), 0
+                                len(head)), 0, 0
 
     def _new_import(self, mark: str, path: Path, size: int, inode: int, run_id: int,
                     kind: str, head_length: int) -> int:
@@ -260,7 +264,9 @@ class Scanner:
         return int(cursor.lastrowid or 0)
 
     def _pump(self, units: Iterator[tuple[int, list[Observation]]], path: Path,
-              import_id: int, done: int, run_id: int, total: Callable[[], int]) -> None:
+              import_id: int, done: int, run_id: int, total: Callable[[], int],
+              offset_after: Callable[[int], int | None] = lambda line: None,
+              end_offset: Callable[[], int] = lambda: 0) -> None:
         """Write observations in bounded transactions, each with the import's progress.
 
         Units up to `done` (frames or lines an earlier run already stored) are read again,
@@ -270,11 +276,14 @@ class Scanner:
         last = done
 
         def progress(final: bool = False) -> None:
+            # For a plain log also where the stored lines end, so the next scan seeks there;
+            # 0 (unknown) means it reads from the start and skips what was stored.
+            offset = end_offset() if final else (offset_after(last) or 0)
             self.database.conn.execute(
                 "UPDATE imports SET frames_done = ?, status = ?, run_id = ?, path = ?, "
-                "finished = ? WHERE id = ?",
+                "finished = ?, byte_offset = ? WHERE id = ?",
                 (max(total() if final else last, done), "complete" if final else "partial",
-                 run_id, str(path), now_iso() if final else None, import_id),
+                 run_id, str(path), now_iso() if final else None, offset, import_id),
             )
 
         deadline = time.monotonic() + FLUSH_SECONDS

@@ -84,10 +84,13 @@ def test_a_growing_log_is_read_only_where_it_grew(app, tmp_path: Path) -> None:
     log.write_text(pihole_lines(0, 300))
     app("scan", str(log))
     assert hits(app) == 300
+    size = log.stat().st_size
     with log.open("a") as handle:
         handle.write(pihole_lines(300, 200))
+    stored = sqlite3.connect(app.database).execute("SELECT byte_offset FROM imports").fetchone()
+    assert stored == (size,)
     result = app("scan", str(log))
-    assert "Scanned 1 file(s): 0 packets, 500 log records" in result.stderr
+    assert "Scanned 1 file(s): 0 packets, 200 log records" in result.stderr  # only what is new
     assert hits(app) == 500
     assert "already imported" in app("scan", str(log)).stderr
     assert hits(app) == 500
@@ -186,3 +189,21 @@ def test_follow_tails_a_growing_log_through_rotation(tmp_path: Path) -> None:
     assert stored() == 23
     assert "half.magister.net" in {row[0] for row in sqlite3.connect(database).execute(
         "SELECT domain FROM domains")}
+
+
+def test_a_growing_zeek_log_keeps_its_header_when_read_on(app, tmp_path: Path) -> None:
+    source = (LOGS / "zeek-dns-tsv" / "zeek_opt.basic_dns.log").read_text().splitlines(True)
+    records = [line for line in source if not line.startswith("#")]
+    header = [line for line in source if line.startswith("#") and not line.startswith("#close")]
+    log = tmp_path / "dns.log"
+    log.write_text("".join(header + records[:4]))
+    app("scan", str(log))
+    first = {item["domain"] for item in app.json("domains")}
+    with log.open("a") as handle:
+        handle.write("".join(records[4:]))
+    result = app("scan", str(log))
+    assert f"{len(header)} log records" not in result.stderr
+    other = type(app)(tmp_path / "once.db")
+    other("scan", str(LOGS / "zeek-dns-tsv" / "zeek_opt.basic_dns.log"))
+    assert first and {(item["domain"], item["hits"]) for item in app.json("domains")} == {
+        (item["domain"], item["hits"]) for item in other.json("domains")}

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS imports (
     inode INTEGER, site TEXT NOT NULL, frames_done INTEGER DEFAULT 0, status TEXT,
     run_id INTEGER, started TEXT, finished TEXT,
     kind TEXT,  -- 'pcap' or the log format
-    head_length INTEGER  -- for logs: how many leading bytes the fingerprint covers
+    head_length INTEGER,  -- for logs: how many leading bytes the fingerprint covers
+    byte_offset INTEGER DEFAULT 0  -- for plain logs: where the stored lines end
 );
 CREATE INDEX IF NOT EXISTS imports_fingerprint ON imports (fingerprint, site);
 CREATE TABLE IF NOT EXISTS domains (

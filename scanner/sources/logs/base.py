@@ -18,6 +18,7 @@ import lzma
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -29,6 +30,7 @@ from scanner.names import InvalidName, is_address_literal, normalise
 from scanner.sources.logs.timestamps import Clock
 
 MAX_PROBLEMS = 20
+RECENT_LINES = 4096  # line → offset pairs kept for resuming after the last stored line
 WRONG_FORMAT_SHARE = 0.9
 CACHE_LIMIT = 200_000
 
@@ -147,7 +149,10 @@ class LogReader:
 
     @property
     def records(self) -> int:
-        return self.lines - self.skipped
+        """Records read in this pass (lines before a resume offset are not read)."""
+        return (self.read if self.read is not None else self.lines) - self.skipped
+
+    read: int | None = None  # lines this pass read (None: a database, counted by `lines`)
 
     @property
     def probably_wrong_format(self) -> bool:
@@ -168,18 +173,62 @@ class LogReader:
             self.problems.append(f"{self.path}:{number}: {reason}")
 
     follow: Follow | None = None  # set to tail the file until told to stop
+    start: tuple[int, int] | None = None  # (byte offset, lines before it): resume a plain log
+    first_line = 1  # the number the first line read gets
 
     def __iter__(self) -> Iterator[tuple[int, Observation]]:
         self.lines = self.skipped = self.malformed = 0
+        self.read = None
         self.problems = []
+        self.position = 0
+        self._recent: deque[tuple[int, int]] = deque(maxlen=RECENT_LINES)
         parse = self.log_format.parse
         if self.log_format.reads_file:
             self.lines = yield from parse((), self.path, self)
             return
-        with open_text(self.path) as handle:
-            lines: Iterable[str] = handle if self.follow is None else self.follow.lines(
-                self.path, handle)
-            self.lines = yield from parse(lines, self.path, self)
+        with open_binary(self.path) as handle:
+            header: list[bytes] = []
+            self.first_line = 1
+            if self.start is not None and isinstance(handle, io.BufferedReader):
+                # Only the lines after `offset` are new; a Zeek-style '#' header before the
+                # first record is read again so the parser knows the columns.
+                offset, before = self.start
+                for raw in handle:
+                    if not raw.startswith(b"#"):
+                        break
+                    header.append(raw)
+                handle.seek(offset)
+                self.position = offset
+                self.first_line = before + 1 - len(header)
+            source = handle if self.follow is None else self.follow.lines(self.path, handle)
+            self.lines = yield from parse(self._decoded(header, source), self.path, self)
+            self.lines = max(self.lines, self.first_line - 1)
+
+    def _decoded(self, header: list[bytes], source: Iterable[bytes]) -> Iterator[str]:
+        """Text lines (newlines as \\n, bad UTF-8 as U+FFFD), counting the bytes read."""
+        number = self.first_line - 1
+        self.read = 0
+        for raw in header:
+            number += 1
+            self.read += 1
+            yield raw.decode("utf-8", "replace")
+        recent = self._recent
+        for raw in source:
+            number += 1
+            self.read += 1
+            self.position += len(raw)
+            recent.append((number, self.position))
+            text = raw.decode("utf-8", "replace")
+            yield text[:-2] + "\n" if text.endswith("\r\n") else text
+
+    def offset_after(self, line: int) -> int | None:
+        """Byte offset just after line `line`, if it was read recently (for resuming)."""
+        for number, position in reversed(self._recent):
+            if number == line:
+                return position
+            if number < line:
+                return None
+        return None
 
 
 @dataclass
@@ -195,14 +244,14 @@ class Follow:
     idle: Callable[[], None] = lambda: None
     poll_seconds: float = 1.0
 
-    def lines(self, path: Path, handle: TextIO) -> Iterator[str]:
-        inode = os.fstat(handle.fileno()).st_ino if hasattr(handle, "fileno") else None
-        partial = ""
+    def lines(self, path: Path, handle: IO[bytes]) -> Iterator[bytes]:
+        inode = os.fstat(handle.fileno()).st_ino
+        partial = b""
         while not self.should_stop():
             line = handle.readline()
-            if line.endswith("\n"):
+            if line.endswith(b"\n"):
                 yield partial + line
-                partial = ""
+                partial = b""
                 continue
             partial += line  # a line still being written: wait for its end
             self.idle()
@@ -213,9 +262,8 @@ class Follow:
                 status = path.stat()
             except FileNotFoundError:
                 continue  # between rename and re-create during rotation
-            if status.st_ino != inode or status.st_size < handle.buffer.tell():
+            if status.st_ino != inode or status.st_size < handle.tell():
                 return  # rotated or truncated: the caller starts on the new file
-
 
 
 _KEY_VALUE = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')

@@ -49,7 +49,7 @@ def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, bad = reader.names, reader.clients, reader.bad
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
         if tag is None and not _BIND_TIME.match(line) and not line.startswith("client "):
             if line.isspace():

@@ -32,7 +32,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
     query = _QUERY.match
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         at = line.find(" query[")
         if at < 0:
             if "]: " not in line:

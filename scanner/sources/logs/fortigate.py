@@ -46,7 +46,7 @@ def event_time(fields: dict[str, str], clock: Clock) -> float:
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, bad = reader.names, reader.clients, reader.bad
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         if "date=" not in line or "logid=" not in line:
             if line.isspace():
                 reader.skipped += 1

@@ -36,7 +36,7 @@ def sniff(head: bytes) -> bool:
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         match = _RECORD.search(line)
         if match is None:
             if line.isspace():

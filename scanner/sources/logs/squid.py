@@ -48,7 +48,7 @@ def host_of(url: str) -> str:
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, bad = reader.names, reader.clients, reader.bad
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         fields = line.split(None, 7)
         if len(fields) < 7:
             if line.isspace():

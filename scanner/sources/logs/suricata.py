@@ -57,7 +57,7 @@ def _names(record: dict[str, Any]) -> list[tuple[str, str, str]]:
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         try:
             record = json.loads(line)
         except ValueError:

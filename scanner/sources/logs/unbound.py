@@ -33,7 +33,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
     seen_queries = False
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
         if tag is None:
             if line.isspace():

@@ -40,7 +40,7 @@ def decode(wire: str) -> str:
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         if not line[:1].isdigit():
             reader.skipped += 1  # header, legend, detail lines, blank lines
             continue

@@ -99,7 +99,7 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -
     name_at = time_at = client_at = port_at = qtype_at = limit = 0
     last = False  # the line's end (newline) is inside a column that is read
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         if line[0] == "#":
             reader.skipped += 1
             if line.startswith("#separator"):
@@ -160,7 +160,7 @@ def _parse_json(kind: str, lines: Iterable[str], path: Path, reader: LogReader) 
     column, how, _marks = KINDS[kind]
     names, clients, bad = reader.names, reader.clients, reader.bad
     number = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, reader.first_line):
         try:
             record = json.loads(line)
         except ValueError:
