@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,7 +34,7 @@ from scanner.reports.blocklist import STYLES, render_blocklist
 from scanner.reports.html import write_report
 from scanner.reports.render import render
 from scanner.reports.statement import statement
-from scanner.review import STATUSES, history, rejected_apps, set_status
+from scanner.review import STATUSES, history, rejected_apps, reviews, set_status
 from scanner.scan import Scanner, check_format, now_iso, standard_input_spooled
 from scanner.signatures.catalog import Catalog
 from scanner.signatures.loader import Problems, load_directory, shipped_directory
@@ -320,12 +320,13 @@ APP_TABLE = ["app", "name", "vendor_country", "category", "status", "devices", "
 @click.option("--unregistered", is_flag=True, help="Only apps the register does not cover.")
 @click.option("--since", metavar="DATE", help="Only use on or after DATE (YYYY-MM-DD).")
 @click.option("--all", "include_all", is_flag=True, help="Include infrastructure (CDNs, sign-in).")
+@click.option("--by-site", is_flag=True, help="One row per app per site (school), for boards.")
 @site_option
 @output_options
 @db_option
 @settings_options
-def apps(unregistered: bool, since: str | None, include_all: bool, site: str | None,
-         output: str | None, db_path: Path, settings: Settings) -> None:
+def apps(unregistered: bool, since: str | None, include_all: bool, by_site: bool,
+         site: str | None, output: str | None, db_path: Path, settings: Settings) -> None:
     """Apps seen on the network, with register and review status.
 
     \b
@@ -333,15 +334,25 @@ def apps(unregistered: bool, since: str | None, include_all: bool, site: str | N
       appradar apps --unregistered --format csv > unregistered.csv
     """
     database, catalog = _inventory(db_path, settings)
-    records = queries.apps(database, catalog, unregistered=unregistered,
-                           include_infrastructure=include_all, since=since, site=site)
+    records = _per_site(database, by_site, site, lambda one: queries.apps(
+        database, catalog, unregistered=unregistered, include_infrastructure=include_all,
+        since=since, site=one))
     records = export.mask_small_counts(records, settings.config.small_count)
     if _output(output) == "table":
         for record in records:
             record["last_seen"] = (record["last_seen"] or "")[:16].replace("T", " ")
-        _echo(records, APP_TABLE, output)
+        _echo(records, ["site", *APP_TABLE] if by_site else APP_TABLE, output)
     else:
-        _echo(records, APP_COLUMNS, output)
+        _echo(records, ["site", *APP_COLUMNS] if by_site else APP_COLUMNS, output)
+
+
+def _per_site(database: sqlite_utils.Database, by_site: bool, site: str | None,
+              listing: Callable[[str | None], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The listing for one site (or all together), or one listing per site, tagged."""
+    if not by_site:
+        return listing(site)
+    return [{"site": one, **record} for one in ([site] if site else queries.sites(database))
+            for record in listing(one)]
 
 
 UNKNOWN_COLUMNS = ["registrable", "names", "examples", "devices", "days", "hits", "first_seen",
@@ -575,26 +586,29 @@ def review() -> None:
 @click.option("--status", type=click.Choice(STATUSES), required=True, help="The decision.")
 @click.option("--note", help="Why; kept in the history.")
 @click.option("--author", help="Who decides (default: APPRADAR_AUTHOR or the login name).")
+@click.option("--owner", help="Who follows the app up (kept until changed).")
+@click.option("--review-by", metavar="DATE", help="When to look at the app again (YYYY-MM-DD).")
 @db_option
 @settings_options
-def review_set(app: str, status: str, note: str | None, author: str | None, db_path: Path,
-               settings: Settings) -> None:
+def review_set(app: str, status: str, note: str | None, author: str | None, owner: str | None,
+               review_by: str | None, db_path: Path, settings: Settings) -> None:
     """Set the review status of APP.
 
     \b
     Example:
       appradar review set tiktok --status rejected --note "Geen verwerkersovereenkomst"
     """
-    set_status(open_database(db_path), settings.catalog(), app, status, note,
-               author)
+    set_status(open_database(db_path), settings.catalog(), app, status, note, author, owner,
+               review_by)
     click.echo(f"{app}: {status}.")
 
 
 @review.command("list", context_settings=CONTEXT)
+@click.option("--due", is_flag=True, help="Only apps whose review date has come.")
 @output_options
 @db_option
 @settings_options
-def review_list(output: str | None, db_path: Path, settings: Settings) -> None:
+def review_list(due: bool, output: str | None, db_path: Path, settings: Settings) -> None:
     """Every app seen with its review status, register status and last note.
 
     \b
@@ -602,11 +616,18 @@ def review_list(output: str | None, db_path: Path, settings: Settings) -> None:
       appradar review list --format csv
     """
     database, catalog = _inventory(db_path, settings)
-    notes = dict(database.conn.execute("SELECT app, note FROM reviews").fetchall())
+    current = reviews(database)
+    today = date.today().isoformat()
     records = queries.apps(database, catalog)
     for record in records:
-        record["note"] = notes.get(record["app"])
-    _echo(records, ["app", "name", "registered", "status", "note"], output)
+        review = current.get(record["app"], {})
+        record.update(note=review.get("note"), owner=review.get("owner"),
+                      review_by=review.get("review_by"))
+        record["due"] = bool(record["review_by"] and record["review_by"] <= today)
+    if due:
+        records = [record for record in records if record["due"]]
+    _echo(records, ["app", "name", "registered", "status", "owner", "review_by", "due", "note"],
+          output)
 
 
 @review.command("history", context_settings=CONTEXT)
@@ -635,11 +656,12 @@ def export_group() -> None:
 @click.option("--delimiter", default=";", show_default=True, help="Field separator.")
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True,
               help="Language of the column headers.")
+@click.option("--by-site", is_flag=True, help="One row per app per site (school), for boards.")
 @site_option
 @db_option
 @settings_options
-def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: Path,
-               settings: Settings) -> None:
+def export_csv(out: Path, delimiter: str, lang: str, by_site: bool, site: str | None,
+               db_path: Path, settings: Settings) -> None:
     """One row per unregistered app, register-shaped, for Excel (UTF-8 with BOM).
 
     \b
@@ -648,9 +670,11 @@ def export_csv(out: Path, delimiter: str, lang: str, site: str | None, db_path: 
     """
     if len(delimiter) != 1:
         raise click.BadParameter("must be a single character", param_hint="--delimiter")
-    records = queries.apps(*_inventory(db_path, settings), unregistered=True, site=site)
+    database, catalog = _inventory(db_path, settings)
+    records = _per_site(database, by_site, site, lambda one: queries.apps(
+        database, catalog, unregistered=True, site=one))
     count = export.write_csv(out, records, settings.config.small_count, delimiter=delimiter,
-                             language=lang)
+                             language=lang, by_site=by_site)
     click.echo(f"Wrote {count} unregistered app(s) to {out}.")
 
 

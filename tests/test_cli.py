@@ -329,3 +329,41 @@ def test_blind_spots_count_encrypted_dns_and_ech(app) -> None:
     measured = {item["blind_spot"]: item for item in app.json("domains", "--blind-spots")}
     assert (measured["encrypted-dns"]["names"], measured["encrypted-dns"]["devices"]) == (1, "<5")
     assert measured["encrypted-client-hello"]["names"] == 1
+
+
+def test_review_owner_date_and_due(app) -> None:
+    app("scan", str(EXAMPLE))
+    app("review", "tiktok", "--status", "in-review", "--owner", "fg@school.nl",
+        "--review-by", "2020-01-01")
+    app("review", "youtube", "--status", "approved", "--review-by", "2999-01-01")
+    due = app.json("review", "list", "--due")
+    assert [(item["app"], item["owner"], item["review_by"]) for item in due] == [
+        ("tiktok", "fg@school.nl", "2020-01-01")]
+    app("review", "tiktok", "--status", "approved")  # owner and date are kept
+    listed = {item["app"]: item for item in app.json("review", "list")}
+    assert (listed["tiktok"]["owner"], listed["tiktok"]["status"]) == ("fg@school.nl", "approved")
+    result = app("review", "tiktok", "--status", "approved", "--review-by", "soon", expect=1)
+    assert result.stderr == "Error: review date 'soon' is not a date (YYYY-MM-DD)\n"
+
+
+def test_boards_see_apps_and_exports_per_site(app, tmp_path: Path) -> None:
+    from tests.packets import dns_query, udp_dns, write_pcap
+
+    write_pcap(tmp_path / "a.pcap", [udp_dns(dns_query("www.tiktok.com"))])
+    write_pcap(tmp_path / "b.pcap", [udp_dns(dns_query("quizlet.com", 2)),
+                                     udp_dns(dns_query("www.tiktok.com", 3))])
+    app("scan", str(tmp_path / "a.pcap"), "--site", "lyceum")
+    app("scan", str(tmp_path / "b.pcap"), "--site", "basisschool")
+    rows = {(item["site"], item["app"]) for item in app.json("apps", "--by-site")}
+    assert rows == {("basisschool", "quizlet"), ("basisschool", "tiktok"),
+                    ("lyceum", "tiktok")}
+    out = tmp_path / "board.csv"
+    app("export", "csv", str(out), "--by-site")
+    lines = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert lines[0][:2] == ["Locatie", "Applicatie"]
+    assert sorted((line[0], line[1]) for line in lines[1:]) == [
+        ("basisschool", "Quizlet"), ("basisschool", "TikTok"), ("lyceum", "TikTok")]
+    header = lines[0]
+    for column in ("Privacyconvenant", "Centrale DPIA",
+                   "Dichtstbijzijnde registerregel (zekerheid)"):
+        assert column in header

@@ -60,6 +60,24 @@ def registered_apps(database: sqlite_utils.Database) -> dict[str, list[int]]:
     return linked
 
 
+def proposed_rows(database: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """App → the best register row proposed for it but not applied (a likely match to check)."""
+    best: dict[str, dict[str, Any]] = {}
+    for app, row, confidence in database.conn.execute(
+        "SELECT l.app, l.row, l.confidence FROM register_links l JOIN register_imports i "
+        "ON i.id = l.import_id WHERE i.current = 1 AND l.applied = 0 "
+        "ORDER BY l.confidence DESC, l.row"
+    ):
+        best.setdefault(app, {"row": row, "confidence": round(confidence, 1)})
+    return best
+
+
+def sites(database: sqlite_utils.Database) -> list[str]:
+    """Every site with data, for boards with several schools."""
+    return [row[0] for row in database.conn.execute(
+        "SELECT site FROM daily UNION SELECT site FROM device_days ORDER BY 1")]
+
+
 def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool = False,
          include_infrastructure: bool = False, since: str | None = None,
          site: str | None = None) -> list[dict[str, Any]]:
@@ -71,6 +89,7 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
     """
     hits, devices, segments = _usage(database, since, site)
     registered = registered_apps(database)
+    proposed = proposed_rows(database)
     reviews = dict(database.conn.execute("SELECT app, status FROM reviews").fetchall())
     stored = {row["id"]: row for row in database["apps"].rows}
     result = []
@@ -92,6 +111,7 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
             "vendor_country": facts["vendor_country"], "eea": facts["eea"],
             "category": facts["category"], "kind": facts["kind"],
             "registered": is_registered, "register_rows": registered.get(app_id, []),
+            "proposed_row": proposed.get(app_id), "privacy": facts["privacy"],
             "status": reviews.get(app_id, "registered" if is_registered else "unreviewed"),
             "devices": devices.get(app_id, 0), "segments": segments.get(app_id, {}),
             "hits": hits.get(app_id, 0), "first_seen": iso(first), "last_seen": iso(last),
@@ -148,13 +168,14 @@ def _facts(app_id: str, catalog: Catalog, stored: dict[str, dict[str, Any]]) -> 
     app = catalog.apps.get(app_id)
     if app is not None:
         return {"name": app.name, "vendor": app.vendor, "vendor_country": app.vendor_country,
-                "eea": app.eea, "category": app.category, "kind": app.kind.value}
+                "eea": app.eea, "category": app.category, "kind": app.kind.value,
+                "privacy": dict(app.privacy)}
     row = stored.get(app_id, {})
     eea = row.get("eea")
     return {"name": row.get("name") or app_id, "vendor": row.get("vendor") or "unknown",
             "vendor_country": row.get("vendor_country") or "unknown",
             "eea": None if eea is None else bool(eea), "category": row.get("category") or "unknown",
-            "kind": row.get("kind") or "app"}
+            "kind": row.get("kind") or "app", "privacy": {}}
 
 
 BLIND_SPOT_CATEGORIES = {"encrypted-dns": "encrypted DNS resolvers (DoH, DoT, DoQ)",

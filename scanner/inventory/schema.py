@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS register_links (
     PRIMARY KEY (import_id, row, app)
 );
 CREATE TABLE IF NOT EXISTS reviews (
-    app TEXT PRIMARY KEY, status TEXT NOT NULL, note TEXT, updated TEXT
+    app TEXT PRIMARY KEY, status TEXT NOT NULL, note TEXT, updated TEXT,
+    owner TEXT, review_by TEXT  -- who follows the app up, and when to look again
 );
 CREATE TABLE IF NOT EXISTS review_history (
     id INTEGER PRIMARY KEY, app TEXT NOT NULL, time TEXT NOT NULL, author TEXT,

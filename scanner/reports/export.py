@@ -12,6 +12,7 @@ from typing import Any
 
 from scanner.reports.render import as_csv
 
+SITE_COLUMN = ("site", "Site", "Locatie")
 COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
     ("name", "Application", "Applicatie"),
     ("vendor", "Vendor", "Leverancier"),
@@ -24,6 +25,9 @@ COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
     ("last_seen", "Last seen", "Laatst gezien"),
     ("devices", "Devices", "Apparaten"),
     ("segments", "Used by (segment: devices)", "Gebruikt door (segment: apparaten)"),
+    ("privacyconvenant", "Privacyconvenant", "Privacyconvenant"),
+    ("central_dpia", "Central DPIA", "Centrale DPIA"),
+    ("proposed", "Closest register row (confidence)", "Dichtstbijzijnde registerregel (zekerheid)"),
     ("status", "Review status", "Beoordelingsstatus"),
     ("action", "Suggested action", "Voorgestelde actie"),
     ("purpose", "Purpose", "Doel"),
@@ -63,9 +67,15 @@ def export_rows(apps: Sequence[dict[str, Any]], threshold: int) -> list[dict[str
     rows = []
     for app in mask_small_counts(list(apps), threshold):
         eea = app["eea"]
+        privacy = app.get("privacy") or {}
+        convenant = privacy.get("privacyconvenant", "unknown")
+        proposed = app.get("proposed_row")
         rows.append({
             **app,
             "eea": "unknown" if eea is None else ("yes" if eea else "no"),
+            "privacyconvenant": {True: "yes", False: "no"}.get(convenant, str(convenant)),
+            "central_dpia": str(privacy.get("central_dpia", "unknown")),
+            "proposed": f"{proposed['row']} ({proposed['confidence']:g})" if proposed else "",
             "segments": ", ".join(f"{name}: {count}" for name, count
                                   in sorted(app.get("segments", {}).items())),
             "action": "add to the register or stop using"
@@ -76,10 +86,14 @@ def export_rows(apps: Sequence[dict[str, Any]], threshold: int) -> list[dict[str
 
 
 def write_csv(path: Path, apps: Sequence[dict[str, Any]], threshold: int, delimiter: str = ";",
-              language: str = "nl") -> int:
-    """Write the export with a UTF-8 BOM (Excel reads the encoding from it); rows written."""
-    keys = [key for key, _, _ in COLUMNS]
-    headers = [dutch if language == "nl" else english for _, english, dutch in COLUMNS]
+              language: str = "nl", by_site: bool = False) -> int:
+    """Write the export with a UTF-8 BOM (Excel reads the encoding from it); rows written.
+
+    With `by_site` each row is one app at one school, and the first column names the school.
+    """
+    columns = [SITE_COLUMN, *COLUMNS] if by_site else COLUMNS
+    keys = [key for key, _, _ in columns]
+    headers = [dutch if language == "nl" else english for _, english, dutch in columns]
     rows = export_rows(apps, threshold)
     text = as_csv(rows, keys, delimiter=delimiter, headers=headers)
     path.write_text(text, encoding="utf-8-sig", newline="")
