@@ -186,12 +186,14 @@ class Dissector:
             transport = offset + 40
         else:
             return False
+        if end > len(data):
+            end = len(data)  # a frame cut by the snap length
         ports = _PORTS.unpack_from(data, transport)[0]
         if protocol == 6:
             start = transport + ((data[transport + 12] >> 4) << 2)
             if ports in self._stream_ports or ports >> 16 == 53 or ports & 0xFFFF == 53:
                 return False
-            if start >= min(end, len(data)):
+            if start >= end:
                 return True  # no payload, and no stream waits for this flow
             return data[start] not in _NAME_STARTS
         if protocol == 17:
@@ -199,8 +201,7 @@ class Dissector:
                 return False
             start = transport + 8
             # QUIC long headers (handshakes) and IPv6 inside UDP (Teredo) need a closer look
-            return start >= min(end, len(data)) or (
-                data[start] & 0xC0 != 0xC0 and data[start] >> 4 != 6)
+            return start >= end or (data[start] & 0xC0 != 0xC0 and data[start] >> 4 != 6)
         return False
 
     def drain(self) -> list[Observation]:

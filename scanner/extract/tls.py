@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 HANDSHAKE = 0x16
 CLIENT_HELLO = 1
 MAX_HANDSHAKE = 256 * 1024  # Post-quantum key shares make ClientHellos large, not this large
@@ -38,6 +40,8 @@ def handshake_bytes(stream: bytes) -> tuple[bytes | None, bool]:
     return None, False
 
 
+_U16 = struct.Struct("!H")
+_EXTENSION = struct.Struct("!HH")
 ENCRYPTED_CLIENT_HELLO = 0xFE0D  # draft-ietf-tls-esni: the real SNI is encrypted inside
 
 
@@ -64,18 +68,18 @@ def client_hello(hello: bytes) -> tuple[bytes | None, bool, str | None]:
         offset += 1 + hello[offset]  # compression methods
         if offset + 2 > len(hello):
             return None, False, None  # no extensions at all
-        end = offset + 2 + int.from_bytes(hello[offset : offset + 2], "big")
+        end = min(offset + 2 + _U16.unpack_from(hello, offset)[0], len(hello))
         offset += 2
-        while offset + 4 <= min(end, len(hello)):
-            kind = int.from_bytes(hello[offset : offset + 2], "big")
-            size = int.from_bytes(hello[offset + 2 : offset + 4], "big")
+        unpack = _EXTENSION.unpack_from
+        while offset + 4 <= end:
+            kind, size = unpack(hello, offset)
             offset += 4
             if kind == 0:
                 name = _first_host_name(hello[offset : offset + size])
             elif kind == ENCRYPTED_CLIENT_HELLO:
                 ech = True
             offset += size
-    except IndexError:
+    except (IndexError, struct.error):
         return name, ech, "ClientHello cut short"
     return name, ech, None
 
