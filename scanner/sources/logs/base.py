@@ -18,7 +18,6 @@ import lzma
 import os
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -30,7 +29,6 @@ from scanner.names import InvalidName, is_address_literal, normalise
 from scanner.sources.logs.timestamps import Clock
 
 MAX_PROBLEMS = 20
-RECENT_LINES = 4096  # line → offset pairs kept for resuming after the last stored line
 WRONG_FORMAT_SHARE = 0.9
 CACHE_LIMIT = 200_000
 
@@ -181,7 +179,7 @@ class LogReader:
         self.read = None
         self.problems = []
         self.position = 0
-        self._recent: deque[tuple[int, int]] = deque(maxlen=RECENT_LINES)
+        self.number = 0
         parse = self.log_format.parse
         if self.log_format.reads_file:
             self.lines = yield from parse((), self.path, self)
@@ -205,30 +203,27 @@ class LogReader:
             self.lines = max(self.lines, self.first_line - 1)
 
     def _decoded(self, header: list[bytes], source: Iterable[bytes]) -> Iterator[str]:
-        """Text lines (newlines as \\n, bad UTF-8 as U+FFFD), counting the bytes read."""
+        """Text lines (newlines as \\n, bad UTF-8 as U+FFFD), counting the bytes read.
+
+        `number` and `position` always describe the last line handed out: parsers read lazily,
+        so when a line's records are stored, this is where the next scan can start.
+        """
         number = self.first_line - 1
-        self.read = 0
         for raw in header:
             number += 1
-            self.read += 1
             yield raw.decode("utf-8", "replace")
-        recent = self._recent
+        position = self.position
         for raw in source:
             number += 1
-            self.read += 1
-            self.position += len(raw)
-            recent.append((number, self.position))
+            position += len(raw)
+            self.number, self.position = number, position
             text = raw.decode("utf-8", "replace")
             yield text[:-2] + "\n" if text.endswith("\r\n") else text
+        self.read = number - self.first_line + 1
 
     def offset_after(self, line: int) -> int | None:
-        """Byte offset just after line `line`, if it was read recently (for resuming)."""
-        for number, position in reversed(self._recent):
-            if number == line:
-                return position
-            if number < line:
-                return None
-        return None
+        """Byte offset just after line `line`, if it is the last line read (for resuming)."""
+        return self.position if line == self.number else None
 
 
 @dataclass
