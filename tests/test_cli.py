@@ -173,6 +173,7 @@ def test_export_csv_is_excel_ready(app, tmp_path: Path) -> None:
     assert tiktok["Applicatie"] == "TikTok" and tiktok["Leverancier in EER"] == "no"
     assert tiktok["Apparaten"] in {"<5"} | {str(n) for n in range(5, 1000)}
     assert tiktok["Doel"] == "" and tiktok["Grondslag"] == ""
+    assert tiktok["Actieve dagen"] == "1"
     english = tmp_path / "export-en.csv"
     app("export", "csv", str(english), "--lang", "en", "--delimiter", ",")
     assert english.read_text(encoding="utf-8-sig").startswith("Application,Vendor,")

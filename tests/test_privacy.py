@@ -68,6 +68,8 @@ def test_no_client_address_in_any_textual_form_is_stored_or_shown(tmp_path_facto
         outputs.append(app(*command).output)
     app("export", "csv", str(folder / "export.csv"))
     outputs.append((folder / "export.csv").read_text(encoding="utf-8-sig"))
+    app("report", str(folder / "report.html"))
+    outputs.append((folder / "report.html").read_text(encoding="utf-8"))
     stored = b"".join(path.read_bytes() for path in folder.glob("inventory.db*")
                       if not path.name.endswith(".key"))
     assert b"magister" in stored  # the names are there, the addresses are not

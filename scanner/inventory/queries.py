@@ -87,7 +87,7 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
     per-device rows were folded by retention it is the peak of the daily counts.
     `segments` gives the same per network segment.
     """
-    hits, devices, segments = _usage(database, since, site)
+    hits, devices, segments, days = _usage(database, since, site)
     registered = registered_apps(database)
     proposed = proposed_rows(database)
     reviews = dict(database.conn.execute("SELECT app, status FROM reviews").fetchall())
@@ -114,7 +114,8 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
             "proposed_row": proposed.get(app_id), "privacy": facts["privacy"],
             "status": reviews.get(app_id, "registered" if is_registered else "unreviewed"),
             "devices": devices.get(app_id, 0), "segments": segments.get(app_id, {}),
-            "hits": hits.get(app_id, 0), "first_seen": iso(first), "last_seen": iso(last),
+            "hits": hits.get(app_id, 0), "active_days": days.get(app_id, 0),
+            "first_seen": iso(first), "last_seen": iso(last),
             "domains": names.split(" "),
         })
     result.sort(key=lambda item: (-item["devices"], -item["hits"], item["app"]))
@@ -122,13 +123,18 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
 
 
 def _usage(database: sqlite_utils.Database, since: str | None, site: str | None
-           ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
-    """Hits, devices and devices per segment for every app, in a few grouped queries."""
+           ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]], dict[str, int]]:
+    """Hits, devices, devices per segment and active days for every app, in grouped queries."""
     where, parameters = _day_site_filter(since, site)
     execute = database.conn.execute
     hits = dict(execute(
         f"SELECT d.app, sum(x.hits) FROM daily x JOIN domains d ON d.id = x.domain_id "
         f"WHERE d.app IS NOT NULL {where} GROUP BY d.app", parameters))
+    days = dict(execute(
+        f"SELECT app, count(DISTINCT day) FROM (SELECT d.app, x.day FROM daily x JOIN domains d "
+        f"ON d.id = x.domain_id WHERE d.app IS NOT NULL {where} UNION SELECT d.app, x.day "
+        f"FROM device_days x JOIN domains d ON d.id = x.domain_id WHERE d.app IS NOT NULL "
+        f"{where}) GROUP BY app", parameters * 2))
     devices = dict(execute(
         f"SELECT d.app, count(DISTINCT x.device_id) FROM device_days x "
         f"JOIN domains d ON d.id = x.domain_id WHERE d.app IS NOT NULL {where} GROUP BY d.app",
@@ -149,7 +155,7 @@ def _usage(database: sqlite_utils.Database, since: str | None, site: str | None
         f"GROUP BY app, segment", parameters):
         per_segment = segments.setdefault(app, {})
         per_segment[segment] = max(per_segment.get(segment, 0), peak)
-    return hits, devices, segments
+    return hits, devices, segments, days
 
 
 def _day_site_filter(since: str | None, site: str | None) -> tuple[str, list[Any]]:

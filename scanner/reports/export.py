@@ -23,6 +23,7 @@ COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
     ("domains", "Domains seen", "Domeinen gezien"),
     ("first_seen", "First seen", "Eerst gezien"),
     ("last_seen", "Last seen", "Laatst gezien"),
+    ("active_days", "Active days", "Actieve dagen"),
     ("devices", "Devices", "Apparaten"),
     ("segments", "Used by (segment: devices)", "Gebruikt door (segment: apparaten)"),
     ("privacyconvenant", "Privacyconvenant", "Privacyconvenant"),
