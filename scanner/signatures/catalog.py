@@ -52,10 +52,11 @@ class Catalog:
                                      f"'{owner}' ({self.apps[owner].origin})")
                     table[rule] = app.id
         self.problems = problems.lines
-        rules = sorted([(rule, app, "host") for rule, app in self._hosts.items()]
-                       + [(rule, app, "domain") for rule, app in self._domains.items()])
         # Identifies this set of rules: stored attributions are redone when it changes.
-        self.fingerprint = hashlib.sha256(repr(rules).encode()).hexdigest()
+        self.fingerprint = hashlib.sha256(repr(sorted(
+            [(rule, owner, "host") for rule, owner in self._hosts.items()]
+            + [(rule, owner, "domain") for rule, owner in self._domains.items()]
+        )).encode()).hexdigest()
 
     @classmethod
     def load(cls, local: Path | None = None, updates: Path | None = None) -> Catalog:
