@@ -125,7 +125,7 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
 def _usage(database: sqlite_utils.Database, since: str | None, site: str | None
            ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]], dict[str, int]]:
     """Hits, devices, devices per segment and active days for every app, in grouped queries."""
-    where, parameters = _day_site_filter(since, site)
+    where, parameters = day_site_filter(since, site)
     execute = database.conn.execute
     hits = dict(execute(
         f"SELECT d.app, sum(x.hits) FROM daily x JOIN domains d ON d.id = x.domain_id "
@@ -158,7 +158,8 @@ def _usage(database: sqlite_utils.Database, since: str | None, site: str | None
     return hits, devices, segments, days
 
 
-def _day_site_filter(since: str | None, site: str | None) -> tuple[str, list[Any]]:
+def day_site_filter(since: str | None, site: str | None) -> tuple[str, list[Any]]:
+    """SQL to append (`AND x.day >= ? AND x.site = ?`) for a table aliased x, and its values."""
     sql, parameters = "", []
     if since:
         sql += " AND x.day >= ?"

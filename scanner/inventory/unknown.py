@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from scanner.inventory.queries import iso
+from scanner.inventory.queries import day_site_filter, iso
 
 EXAMPLES = 3
 
@@ -28,7 +28,7 @@ def unknown_groups(database: sqlite_utils.Database, site: str | None = None,
     `hits` comes from the daily rows; without, it is the sum of the names' stored hits.
     `first_seen`/`last_seen` are the names' own, as local ISO 8601.
     """
-    where, parameters = _filter(site, since)
+    where, parameters = day_site_filter(since, site)
     filtered = bool(where)
     names_sql = "SELECT id, domain, coalesce(registrable, domain) AS registrable, hits, " \
                 "first_seen, last_seen FROM domains WHERE app IS NULL"
@@ -106,13 +106,3 @@ def names_under(database: sqlite_utils.Database, registrable: str,
     return [{"domain": domain, "app": app, "hits": hits or 0, "devices": devices}
             for domain, app, hits, devices in rows]
 
-
-def _filter(site: str | None, since: str | None) -> tuple[str, list[Any]]:
-    sql, parameters = "", []
-    if since:
-        sql += " AND x.day >= ?"
-        parameters.append(since)
-    if site:
-        sql += " AND x.site = ?"
-        parameters.append(site)
-    return sql, parameters
