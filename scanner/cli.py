@@ -44,7 +44,7 @@ from scanner.signatures.update import rollback as rollback_signatures
 from scanner.signatures.update import update as update_signatures
 from scanner.sources.live import capture as run_capture
 from scanner.sources.live import check_interfaces
-from scanner.sources.logs import REGISTRY
+from scanner.sources.logs import ALIASES, REGISTRY
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -166,7 +166,7 @@ def main() -> None:
               "configuration, else 'default').")
 @click.option("--format", "log_format", default="auto", show_default=True, metavar="NAME",
               help="auto (captures by their magic bytes, logs sniffed), pcap, or a log format: "
-                   + ", ".join(REGISTRY) + ".")
+                   + ", ".join(REGISTRY) + " (short names: " + ", ".join(ALIASES) + ").")
 @click.option("--timezone", metavar="ZONE", help="Time zone of log times written without one "
               "(e.g. Europe/Amsterdam; default: the format's own, else this machine's).")
 @click.option("--follow", is_flag=True, help="Keep reading one growing log (like tail -F) "

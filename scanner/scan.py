@@ -29,7 +29,7 @@ from scanner.inventory.writer import InventoryWriter
 from scanner.privacy import Pseudonymiser
 from scanner.signatures.catalog import Catalog
 from scanner.sources import expand
-from scanner.sources.logs import REGISTRY, open_text, read_log, supported
+from scanner.sources.logs import ALIASES, REGISTRY, open_text, read_log, supported
 from scanner.sources.logs.base import Follow
 from scanner.sources.pcap import CaptureReader, is_capture, open_maybe_gzip
 
@@ -312,6 +312,8 @@ class Scanner:
 
 
 def check_format(log_format: str | None) -> str | None:
+    """The registry's name for a format the user named (`pihole` → `dnsmasq`)."""
+    log_format = ALIASES.get(log_format or "", log_format)
     if log_format not in (None, "auto", "pcap") and log_format not in REGISTRY:
         raise AppradarError(f"unknown format '{log_format}'; supported: auto, pcap, "
                             f"{supported()}")

@@ -207,3 +207,9 @@ def test_a_growing_zeek_log_keeps_its_header_when_read_on(app, tmp_path: Path) -
     other("scan", str(LOGS / "zeek-dns-tsv" / "zeek_opt.basic_dns.log"))
     assert first and {(item["domain"], item["hits"]) for item in app.json("domains")} == {
         (item["domain"], item["hits"]) for item in other.json("domains")}
+
+
+def test_short_format_names(app, tmp_path: Path) -> None:
+    log = tmp_path / "queries.txt"
+    log.write_text(pihole_lines(0, 3))
+    assert f"{log}: dnsmasq\n" in app("scan", str(log), "--format", "pihole").stderr

@@ -58,7 +58,17 @@ REGISTRY: dict[str, LogFormat] = {
     )
 }
 
-__all__ = ["REGISTRY", "LogFormat", "LogReader", "open_text", "read_log", "sniff", "supported"]
+# Short names people type (`--format pihole`), for the registry's precise ones.
+ALIASES = {
+    "pihole": "dnsmasq", "pi-hole": "dnsmasq", "pihole-ftl": "pihole-ftl-db",
+    "adguard": "adguard-querylog", "bind": "bind9-named-syslog", "bind9": "bind9-named-syslog",
+    "windows-dns": "windows-dns-debug", "suricata": "suricata-eve", "squid": "squid-native",
+    "fortigate": "fortigate-kv", "sophos": "sophos-xg-kv", "paloalto": "paloalto-csv",
+    "umbrella": "cisco-umbrella-dns-csv",
+}
+
+__all__ = ["ALIASES", "REGISTRY", "LogFormat", "LogReader", "open_text", "read_log", "sniff",
+           "supported"]
 
 
 def supported() -> str:
@@ -84,6 +94,7 @@ def read_log(path: Path, format_name: str | None = None,
     without it each format's default applies (UTC for Umbrella, else this machine's zone).
     """
     path = Path(path)
+    format_name = ALIASES.get(format_name or "", format_name)
     if format_name in (None, "", "auto"):
         try:
             with open_binary(path) as handle:
