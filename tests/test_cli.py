@@ -198,8 +198,9 @@ def test_export_is_safe_against_formula_injection(app, tmp_path: Path) -> None:
 def test_signatures_list_and_show(app) -> None:
     listed = app.json("signatures", "list")
     assert {"magister", "google-infra"} <= {item["app"] for item in listed}
-    shown = json.loads(app("signatures", "show", "magister").stdout)
-    assert shown["vendor_country"] == "NL" and "magister.net" in shown["domains"]
+    shown = json.loads(app("signatures", "show", "kahoot").stdout)
+    assert (shown["vendor"], shown["vendor_country"], shown["eea"]) == ("Kahoot! ASA", "NO", True)
+    assert "kahoot.it" in shown["domains"] and shown["sources"]
     result = app("signatures", "show", "nope", expect=1)
     assert result.stderr == "Error: unknown app 'nope'; see 'appradar signatures list'\n"
 
