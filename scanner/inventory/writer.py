@@ -7,6 +7,7 @@ as it was after the last whole batch and a re-run continues from there without c
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,10 @@ SEEN_BITS = {"dns": 1, "answer": 2, "cname": 4, "sni": 8, "http": 16, "quic": 32
 CONTACTS = {"dns", "sni", "http", "quic"}  # answers, CNAMEs, ECH marks repeat a contact
 MAX_CNAME_HOPS = 8
 
-_suffixes = PublicSuffixList()
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List, parsed on first use (a quarter second commands need not pay)."""
+    return PublicSuffixList()
 
 
 REVERSE_ZONES = ("in-addr.arpa", "ip6.arpa")
@@ -38,7 +42,7 @@ def is_reverse_lookup(name: str) -> bool:
 
 def registrable(domain: str) -> str:
     """The registrable domain ('school.magister.net' → 'magister.net'), or the name itself."""
-    return _suffixes.privatesuffix(domain) or domain
+    return _suffixes().privatesuffix(domain) or domain
 
 
 def seen_as(bits: int) -> list[str]:
