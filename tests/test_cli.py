@@ -170,7 +170,9 @@ def test_export_csv_is_excel_ready(app, tmp_path: Path) -> None:
     assert len(rows) == len(unregistered) + 1
     by_id = {row[5]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     tiktok = by_id["tiktok"]
-    assert tiktok["Applicatie"] == "TikTok" and tiktok["Leverancier in EER"] == "no"
+    assert tiktok["Applicatie"] == "TikTok" and tiktok["Leverancier in EER"] == "unknown"
+    snapchat = by_id["snapchat"]
+    assert (snapchat["Land leverancier"], snapchat["Leverancier in EER"]) == ("US", "no")
     assert tiktok["Apparaten"] in {"<5"} | {str(n) for n in range(5, 1000)}
     assert tiktok["Doel"] == "" and tiktok["Grondslag"] == ""
     assert tiktok["Actieve dagen"] == "1"

@@ -252,7 +252,7 @@ def test_unregistered_rows(dom: Dom) -> None:
     rows = dom.rows["unregistered"]
     assert len(rows) == 50
     assert rows[0] == ["TikTok afgewezen op 12-03-2024, daarna nog gezien",
-                       "ByteDance (TikTok Technology Ltd for EEA users)", "China", "nee",
+                       "TikTok (EEA: TikTok Ireland)", "onbekend", "onbekend",
                        "sociale media", "9", "afgewezen", "12-03-2024 13:43"]
     assert rows[1][:7] == ["YouTube", "Google LLC (EU consumer services: Google Ireland Limited)",
                            "Verenigde Staten", "nee",
