@@ -8,12 +8,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, json_record
 
 NAME = "adguard-querylog"
 
@@ -27,13 +26,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not a JSON object")
+        record = json_record(line, number, reader)
+        if record is None:
             continue
         if not isinstance(record, dict) or not isinstance(record.get("QH"), str):
             bad(number, "no 'QH' (queried host)")

@@ -14,6 +14,7 @@ import bz2
 import gzip
 import io
 import ipaddress
+import json
 import lzma
 import os
 import re
@@ -22,7 +23,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import IO, TextIO, cast
+from typing import IO, Any, TextIO, cast
 
 from scanner.extract import Observation
 from scanner.names import InvalidName, is_address_literal, normalise
@@ -66,6 +67,27 @@ def open_binary(path: Path) -> IO[bytes]:
 def open_text(path: Path) -> TextIO:
     """Lines of a log, plain or compressed; bytes that are not UTF-8 become U+FFFD."""
     return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace")
+
+
+def mostly(head: bytes, looks_right: Callable[[str], object], limit: int = 40) -> bool:
+    """Whether most whole lines of a file's head pass `looks_right`: a format's sniff test."""
+    lines = head_lines(head, limit)
+    return bool(lines) and sum(1 for line in lines if looks_right(line)) * 2 > len(lines)
+
+
+def json_record(line: str, number: int, reader: LogReader) -> Any:
+    """The JSON value on a JSON-lines line; a blank line is skipped, anything else counted bad.
+
+    Returns `None` for both, so callers go on to the next line.
+    """
+    try:
+        return json.loads(line)
+    except ValueError:
+        if line.isspace():
+            reader.skipped += 1
+        else:
+            reader.bad(number, "not a JSON object")
+        return None
 
 
 def head_lines(head: bytes, limit: int = 40) -> list[str]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "bind9-named-syslog"
 _QUERY = re.compile(
@@ -32,10 +32,8 @@ _CEF_RPZ = re.compile(r"\|RPZ-[A-Z]+\|.*?\bsrc=(\S+).*?\brewrite (\S+) ")
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head)
-    hits = sum(1 for line in lines
-               if _TAG.search(line) or _BIND_TIME.match(line) or line.startswith("client "))
-    return bool(lines) and hits * 2 > len(lines)
+    return mostly(head, lambda line: _TAG.search(line) or _BIND_TIME.match(line)
+                  or line.startswith("client "))
 
 
 def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:

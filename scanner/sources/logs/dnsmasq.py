@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "dnsmasq"
 _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
@@ -24,8 +24,7 @@ _SNIFF = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head)
-    return bool(lines) and sum(1 for line in lines if _SNIFF.search(line)) * 2 > len(lines)
+    return mostly(head, _SNIFF.search)
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:

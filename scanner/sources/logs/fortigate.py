@@ -19,7 +19,7 @@ from pathlib import Path
 
 from scanner.extract import Observation
 from scanner.names import host_from_header
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, key_values
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, key_values, mostly
 from scanner.sources.logs.timestamps import Clock, zone_from_text
 
 NAME = "fortigate-kv"
@@ -27,10 +27,8 @@ _SECURE = {"HTTPS", "SSL", "QUIC"}
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head)
-    hits = sum(1 for line in lines if "date=" in line and " logid=" in line
-               and 'device="SFW"' not in line)
-    return bool(lines) and hits * 2 > len(lines)
+    return mostly(head, lambda line: "date=" in line and " logid=" in line
+                  and 'device="SFW"' not in line)
 
 
 def event_time(fields: dict[str, str], clock: Clock) -> float:

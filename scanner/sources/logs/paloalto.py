@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 from scanner.sources.logs.squid import host_of
 
 NAME = "paloalto-csv"
@@ -29,8 +29,7 @@ GENERATED, SOURCE, APPLICATION, MISC = 6, 7, 14, 31
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head)
-    return bool(lines) and sum(1 for line in lines if _RECORD.search(line)) * 2 > len(lines)
+    return mostly(head, _RECORD.search)
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:

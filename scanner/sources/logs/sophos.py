@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, key_values
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, key_values, mostly
 from scanner.sources.logs.squid import host_of
 from scanner.sources.logs.timestamps import zone_from_text
 
@@ -29,9 +29,7 @@ _UTM = re.compile(r'\bhttpproxy\[\d+\]: .*\bsys="SecureWeb"')
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head)
-    hits = sum(1 for line in lines if _XG.search(line) or _UTM.search(line))
-    return bool(lines) and hits * 2 > len(lines)
+    return mostly(head, lambda line: _XG.search(line) or _UTM.search(line))
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:

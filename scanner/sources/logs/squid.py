@@ -19,15 +19,14 @@ from pathlib import Path
 
 from scanner.extract import Observation
 from scanner.names import host_from_header
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "squid-native"
 _LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ [A-Z_]+/\d{3} \d+ \S+ \S+")
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head)
-    return bool(lines) and sum(1 for line in lines if _LINE.match(line)) * 2 > len(lines)
+    return mostly(head, _LINE.match)
 
 
 def host_of(url: str) -> str:

@@ -15,14 +15,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from scanner.extract import Observation
 from scanner.names import host_from_header
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, json_record
 from scanner.sources.logs.zeek import LOCAL_PORTS
 
 NAME = "suricata-eve"
@@ -58,13 +57,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not a JSON object")
+        record = json_record(line, number, reader)
+        if record is None:
             continue
         if not isinstance(record, dict) or "event_type" not in record:
             bad(number, "not an eve event (no event_type)")

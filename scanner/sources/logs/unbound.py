@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "unbound"
 _TAG = re.compile(r"\bunbound\[\d+(?::\d+)?\]:? ")
@@ -25,8 +25,7 @@ _INFO = re.compile(r"info: (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head)
-    return bool(lines) and sum(1 for line in lines if _TAG.search(line)) * 2 > len(lines)
+    return mostly(head, _TAG.search)
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:

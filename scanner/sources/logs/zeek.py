@@ -27,7 +27,7 @@ from pathlib import Path
 from scanner.errors import InputError
 from scanner.extract import Observation
 from scanner.names import host_from_header
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, json_record
 
 # log → (column with the name, how it was seen, columns that tell this log from the others)
 KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -161,13 +161,8 @@ def _parse_json(kind: str, lines: Iterable[str], path: Path, reader: LogReader) 
     names, clients, bad = reader.names, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not a JSON object")
+        record = json_record(line, number, reader)
+        if record is None:
             continue
         if not isinstance(record, dict):
             bad(number, "not a JSON object")
