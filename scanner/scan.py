@@ -334,14 +334,3 @@ def standard_input_spooled(arguments: list[str], directory: Path) -> Iterator[li
         yield [name if argument == "-" else argument for argument in arguments]
     finally:
         os.unlink(name)
-
-
-def scan(database: sqlite_utils.Database, catalog: Catalog, paths: list[str],
-         pseudonymiser: Pseudonymiser, site: str = "default",
-         segment_of: Callable[[bytes], str] | None = None, log_format: str | None = None,
-         timezone: tzinfo | None = None) -> ScanResult:
-    """Scan paths into the inventory: the library entry point of `appradar scan`."""
-    if not paths:
-        raise AppradarError("nothing to scan: name at least one file or directory")
-    return Scanner(database, catalog, pseudonymiser, site, segment_of=segment_of,
-                   log_format=check_format(log_format), timezone=timezone).run(paths)
