@@ -197,6 +197,23 @@ def test_export_is_safe_against_formula_injection(app, tmp_path: Path) -> None:
     assert row[1] == "'+cmd|' /C calc'!A0"
 
 
+def test_export_names_a_parent_outside_the_eea(app, tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    (own / "apps").mkdir(parents=True)
+    (own / "apps" / "suite.toml").write_text(
+        'id = "suite"\nname = "Suite"\nkind = "app"\nvendor = "Suite Ireland Ltd"\n'
+        'vendor_country = "IE"\neea = true\nparent = "Suite Inc."\nparent_country = "US"\n'
+        'domains = ["suite.example"]\nsources = ["https://example.org/"]\n')
+    capture = write_pcap(tmp_path / "s.pcap", [udp_dns(dns_query("www.suite.example"))])
+    app("scan", str(capture), "--signatures", str(own))
+    out = tmp_path / "export.csv"
+    app("export", "csv", str(out), "--lang", "en", "--signatures", str(own))
+    row = next(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert (row["Vendor in EEA"], row["Parent company"]) == ("yes", "Suite Inc. (US)")
+    assert row["Suggested action"] == (
+        "add to the register; check access by the parent company outside the EEA")
+
+
 def test_signatures_list_and_show(app) -> None:
     listed = app.json("signatures", "list")
     assert {"magister", "google-infra"} <= {item["app"] for item in listed}

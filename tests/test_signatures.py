@@ -118,6 +118,22 @@ def test_validation_names_file_and_line(tmp_path: Path) -> None:
         Catalog.load(tmp_path)
 
 
+def test_validation_checks_facts_against_each_other(tmp_path: Path) -> None:
+    write(tmp_path, "apps/a.toml", GOOD.format(id="a", domains='["a.example"]')
+          + 'vendor_country = "US"\neea = true\n')
+    write(tmp_path, "apps/b.toml", GOOD.format(id="b", domains='["b.example"]')
+          + 'parent_country = "US"\n')
+    write(tmp_path, "apps/c.toml", GOOD.format(id="c", domains='["c.example"]')
+          + 'vendor_country = "IE"\neea = true\nparent = "Big Inc."\nparent_country = "US"\n')
+    problems = Problems()
+    apps = {app.id: app for app in load_directory(tmp_path, problems)}
+    assert problems.lines == [
+        f"{tmp_path}/apps/a.toml:8: eea = true contradicts vendor_country 'US'",
+        f"{tmp_path}/apps/b.toml:7: parent_country without a parent",
+    ]
+    assert apps["c"].parent_outside_eea and set(apps) == {"c"}
+
+
 def test_cli_test_and_validate(app, tmp_path: Path) -> None:
     result = app("signatures", "test", "school.magister.net", "notmagister.net",
                  "--format", "json")

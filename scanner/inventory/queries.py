@@ -109,6 +109,7 @@ def apps(database: sqlite_utils.Database, catalog: Catalog, unregistered: bool =
         result.append({
             "app": app_id, "name": facts["name"], "vendor": facts["vendor"],
             "vendor_country": facts["vendor_country"], "eea": facts["eea"],
+            "parent": facts["parent"], "parent_country": facts["parent_country"],
             "category": facts["category"], "kind": facts["kind"],
             "registered": is_registered, "register_rows": registered.get(app_id, []),
             "proposed_row": proposed.get(app_id), "privacy": facts["privacy"],
@@ -175,13 +176,15 @@ def _facts(app_id: str, catalog: Catalog, stored: dict[str, dict[str, Any]]) -> 
     app = catalog.apps.get(app_id)
     if app is not None:
         return {"name": app.name, "vendor": app.vendor, "vendor_country": app.vendor_country,
-                "eea": app.eea, "category": app.category, "kind": app.kind.value,
+                "eea": app.eea, "parent": app.parent, "parent_country": app.parent_country,
+                "category": app.category, "kind": app.kind.value,
                 "privacy": dict(app.privacy)}
     row = stored.get(app_id, {})
     eea = row.get("eea")
     return {"name": row.get("name") or app_id, "vendor": row.get("vendor") or "unknown",
             "vendor_country": row.get("vendor_country") or "unknown",
-            "eea": None if eea is None else bool(eea), "category": row.get("category") or "unknown",
+            "eea": None if eea is None else bool(eea), "parent": "", "parent_country": "",
+            "category": row.get("category") or "unknown",
             "kind": row.get("kind") or "app", "privacy": {}}
 
 

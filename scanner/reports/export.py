@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.reports.render import as_csv
+from scanner.signatures.model import EEA_COUNTRIES
 
 SITE_COLUMN = ("site", "Site", "Locatie")
 COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
@@ -18,6 +19,7 @@ COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
     ("vendor", "Vendor", "Leverancier"),
     ("vendor_country", "Vendor country", "Land leverancier"),
     ("eea", "Vendor in EEA", "Leverancier in EER"),
+    ("parent", "Parent company", "Moederbedrijf"),
     ("category", "Category", "Categorie"),
     ("app", "appradar id", "appradar-id"),
     ("domains", "Domains seen", "Domeinen gezien"),
@@ -79,11 +81,25 @@ def export_rows(apps: Sequence[dict[str, Any]], threshold: int) -> list[dict[str
             "proposed": f"{proposed['row']} ({proposed['confidence']:g})" if proposed else "",
             "segments": ", ".join(f"{name}: {count}" for name, count
                                   in sorted(app.get("segments", {}).items())),
-            "action": "add to the register or stop using"
-            if app["eea"] is not False
-            else "add to the register; check the transfer outside the EEA",
+            "parent": _parent(app),
+            "action": _action(app),
         })
     return rows
+
+
+def _parent(app: dict[str, Any]) -> str:
+    parent = app.get("parent") or ""
+    return f"{parent} ({app.get('parent_country') or 'unknown'})" if parent else ""
+
+
+def _action(app: dict[str, Any]) -> str:
+    """What the FG should do; a non-EEA vendor or parent means a transfer to check."""
+    if app["eea"] is False:
+        return "add to the register; check the transfer outside the EEA"
+    parent_country = app.get("parent_country") or ""
+    if parent_country and parent_country != "unknown" and parent_country not in EEA_COUNTRIES:
+        return "add to the register; check access by the parent company outside the EEA"
+    return "add to the register or stop using"
 
 
 def write_csv(path: Path, apps: Sequence[dict[str, Any]], threshold: int, delimiter: str = ";",

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from scanner.names import InvalidName, normalise
-from scanner.signatures.model import App, Kind
+from scanner.signatures.model import EEA_COUNTRIES, App, Kind
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 LEVELS = {"po", "vo", "so", "mbo", "hbo", "wo"}
 REQUIRED = ("id", "name", "kind")
 KNOWN_KEYS = {
-    "id", "name", "kind", "vendor", "vendor_country", "eea", "category", "education_levels",
-    "aliases", "domains", "hosts", "description", "privacy", "sources",
+    "id", "name", "kind", "vendor", "vendor_country", "eea", "parent", "parent_country",
+    "category", "education_levels", "aliases", "domains", "hosts", "description", "privacy",
+    "sources",
 }
 
 
@@ -114,9 +115,23 @@ def _build(data: dict[str, Any], text: str, origin: str, problems: Problems) -> 
     country = data.get("vendor_country", "unknown")
     if country != "unknown" and not (isinstance(country, str) and _COUNTRY.match(country)):
         bad("vendor_country", f"vendor_country '{country}' is not an ISO code or 'unknown'")
+    parent = data.get("parent", "")
+    parent_country = data.get("parent_country", "")
+    if not isinstance(parent, str):
+        bad("parent", "parent must be a string")
+        parent = ""
+    if parent_country not in ("", "unknown") and not (
+            isinstance(parent_country, str) and _COUNTRY.match(parent_country)):
+        bad("parent_country", f"parent_country '{parent_country}' is not an ISO code or 'unknown'")
+        parent_country = ""
+    if parent_country and not parent:
+        bad("parent_country", "parent_country without a parent")
     eea = data.get("eea", "unknown")
     if eea not in (True, False, "unknown"):
         bad("eea", "eea must be true, false or \"unknown\"")
+    if country != "unknown" and eea != "unknown" and isinstance(country, str) \
+            and (country in EEA_COUNTRIES) != (eea is True):
+        bad("eea", f"eea = {str(eea).lower()} contradicts vendor_country '{country}'")
     levels = _strings(data, "education_levels", text, origin, problems)
     for level in levels:
         if level not in LEVELS:
@@ -146,6 +161,8 @@ def _build(data: dict[str, Any], text: str, origin: str, problems: Problems) -> 
         vendor=str(data.get("vendor", "unknown")),
         vendor_country=str(country),
         eea=None if eea == "unknown" else bool(eea),
+        parent=parent.strip(),
+        parent_country=str(parent_country or ("unknown" if parent.strip() else "")),
         category=str(data.get("category", "unknown")),
         education_levels=tuple(levels),
         aliases=tuple(_strings(data, "aliases", text, origin, problems)),

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# EU member states plus Iceland, Liechtenstein and Norway (ISO 3166-1 alpha-2).
+EEA_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+})
+
 
 class Kind(StrEnum):
     APP = "app"  # something a school must account for in its register
@@ -20,6 +26,8 @@ class App:
     vendor: str = "unknown"
     vendor_country: str = "unknown"
     eea: bool | None = None  # None: unknown
+    parent: str = ""  # ultimate parent company, when it is not the vendor itself
+    parent_country: str = ""  # its country: where a transfer risk may come from
     category: str = "unknown"
     education_levels: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
@@ -29,6 +37,12 @@ class App:
     privacy: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
     sources: tuple[str, ...] = ()
     origin: str = ""  # file the record was loaded from, for messages
+
+    @property
+    def parent_outside_eea(self) -> bool:
+        """A parent company outside the EEA: its home law may reach the data (e.g. CLOUD Act)."""
+        return bool(self.parent_country) and self.parent_country != "unknown" \
+            and self.parent_country not in EEA_COUNTRIES
 
     @property
     def needs_register(self) -> bool:
