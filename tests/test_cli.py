@@ -168,7 +168,8 @@ def test_export_csv_is_excel_ready(app, tmp_path: Path) -> None:
     unregistered = app.json("apps", "--unregistered")
     assert result.stdout == f"Wrote {len(unregistered)} unregistered app(s) to {out}.\n"
     assert len(rows) == len(unregistered) + 1
-    by_id = {row[6]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    by_id = {row[rows[0].index("appradar-id")]: dict(zip(rows[0], row, strict=True))
+             for row in rows[1:]}
     tiktok = by_id["tiktok"]
     assert tiktok["Applicatie"] == "TikTok" and tiktok["Leverancier in EER"] == "unknown"
     snapchat = by_id["snapchat"]
