@@ -315,9 +315,22 @@ def test_roundtrip_any_delimiter(
     path.write_bytes(buffer.getvalue().encode("utf-8"))
     register = read_register(path)
     assert register.delimiter == delimiter
+    # A row whose only cell reads like a section title ("Overige verwerkers") is skipped as a
+    # heading, and said so; every other row comes back as written.
+    headings = [f"{path}: row {number}: section heading {application.strip()!r} skipped"
+                for number, (application, vendor) in enumerate(values, 2)
+                if not vendor.strip() and _is_section_title(application)]
+    assert register.skipped == headings
     assert [(r.application, r.vendor) for r in register.rows] == [
         (application.strip(), vendor.strip()) for application, vendor in values
+        if vendor.strip() or not _is_section_title(application)
     ]
+
+
+def _is_section_title(text: str) -> bool:
+    from scanner.register import _SECTION, _header_key
+
+    return bool(_SECTION.search(_header_key(text.strip())))
 
 
 # --- workbooks (.xlsx) -----------------------------------------------------------------------
