@@ -254,8 +254,9 @@ def test_unregistered_rows(dom: Dom) -> None:
     assert rows[0] == ["TikTok afgewezen op 12-03-2024, daarna nog gezien",
                        "TikTok (EEA: TikTok Ireland)", "onbekend", "onbekend",
                        "sociale media", "9", "afgewezen", "12-03-2024 13:43"]
-    assert rows[1][:7] == ["YouTube", "Google LLC (EU consumer services: Google Ireland Limited)",
-                           "Verenigde Staten", "nee",
+    assert rows[1][:7] == ["YouTube",
+                           "Google Ireland Limited onderdeel van Google LLC (Verenigde Staten)",
+                           "Ierland", "ja",
                            "video en streaming", "10", "niet beoordeeld"]
     names = [row[0] for row in rows]
     assert EVIL in names  # the hostile name, as text
