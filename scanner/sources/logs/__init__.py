@@ -20,6 +20,7 @@ from scanner.errors import InputError
 from scanner.sources.logs import (
     adguard,
     bind9,
+    containers,
     coredns,
     dnsmasq,
     fortigate,
@@ -34,6 +35,7 @@ from scanner.sources.logs import (
     zeek,
 )
 from scanner.sources.logs.base import LogFormat, LogReader, open_binary, open_text
+from scanner.sources.logs.containers import Unwrapper
 
 HEAD_BYTES = 64 * 1024
 
@@ -92,25 +94,33 @@ def read_log(path: Path, format_name: str | None = None,
 
     `timezone` is the zone for times written without one (syslog, BIND, Windows, ...);
     without it each format's default applies (UTC for Umbrella, else this machine's zone).
+    A log wrapped by a container runtime (Docker JSON, CRI, docker compose) is unwrapped
+    first, whichever way the format is chosen.
     """
     path = Path(path)
     format_name = ALIASES.get(format_name or "", format_name)
-    if format_name in (None, "", "auto"):
-        try:
-            with open_binary(path) as handle:
-                head = handle.read(HEAD_BYTES)
-        except OSError as error:
-            raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
-        except EOFError:
-            raise InputError(f"{path}: compressed data ends early") from None
-        found = sniff(head, path)
+    automatic = format_name in (None, "", "auto")
+    if not automatic and format_name not in REGISTRY:
+        raise InputError(f"unknown log format {format_name!r}; supported: {supported()}")
+    if not automatic and not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        with open_binary(path) as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+    except EOFError:
+        raise InputError(f"{path}: compressed data ends early") from None
+    unwrap = containers.detect(head) if not head.startswith(b"SQLite format 3") else None
+    if automatic:
+        found = sniff(unwrap.head(head) if unwrap else head, path)
         if found is None:
             what = "is empty" if not head.strip() else "is in no log format appradar knows"
             raise InputError(f"{path} {what}; name the format with --format "
                              f"(supported: {supported()})")
-        return LogReader(path, REGISTRY[found], timezone, sniffed=True)
-    if format_name not in REGISTRY:
-        raise InputError(f"unknown log format {format_name!r}; supported: {supported()}")
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    return LogReader(path, REGISTRY[format_name], timezone)
+        format_name = found
+    log_format = REGISTRY[str(format_name)]
+    reader = LogReader(path, log_format, timezone, sniffed=automatic)
+    if unwrap is not None and not log_format.reads_file:
+        reader.unwrap = Unwrapper(unwrap.kind, add_time=log_format.timeless)
+    return reader

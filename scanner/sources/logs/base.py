@@ -27,6 +27,7 @@ from typing import IO, Any, TextIO, cast
 
 from scanner.extract import Observation
 from scanner.names import InvalidName, is_address_literal, normalise
+from scanner.sources.logs.containers import Unwrapper
 from scanner.sources.logs.timestamps import Clock
 
 MAX_PROBLEMS = 20
@@ -49,6 +50,7 @@ class LogFormat:
     parse: Parser
     timezone: tzinfo | None = None  # for times written without a zone; None = local time
     reads_file: bool = False  # parse opens `path` itself (SQLite) and gets no lines
+    timeless: bool = False  # the lines carry no time of their own (CoreDNS)
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -193,6 +195,7 @@ class LogReader:
             self.problems.append(f"{self.path}:{number}: {reason}")
 
     follow: Follow | None = None  # set to tail the file until told to stop
+    unwrap: Unwrapper | None = None  # lines wrapped by a container runtime
     start: tuple[int, int] | None = None  # (byte offset, lines before it): resume a plain log
     first_line = 1  # the number the first line read gets
 
@@ -221,7 +224,10 @@ class LogReader:
                 self.position = offset
                 self.first_line = before + 1 - len(header)
             source = handle if self.follow is None else self.follow.lines(self.path, handle)
-            self.lines = yield from parse(self._decoded(header, source), self.path, self)
+            lines = self._decoded(header, source)
+            if self.unwrap is not None:
+                lines = self.unwrap.lines(lines)
+            self.lines = yield from parse(lines, self.path, self)
             self.lines = max(self.lines, self.first_line - 1)
 
     def _decoded(self, header: list[bytes], source: Iterable[bytes]) -> Iterator[str]:

@@ -56,4 +56,4 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     return number
 
 
-FORMAT = LogFormat(NAME, "CoreDNS log plugin", sniff, parse)
+FORMAT = LogFormat(NAME, "CoreDNS log plugin", sniff, parse, timeless=True)
