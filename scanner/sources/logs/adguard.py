@@ -4,12 +4,22 @@
      "QT":"A","QC":"IN","CP":"","Answer":"...","Result":{},"Elapsed":123,"Upstream":"..."}
 
 `QH` is the host asked for, `IP` the client, `T` the time (RFC 3339, nanoseconds, zone).
+Versions before v0.104 wrote the question as a base64 DNS message instead, with the time
+under `Time`; it is decoded with dnspython:
+
+    {"Question":"ULgBAAABAAAAAAAAC2FkZ3VhcmR0ZWFt...","Answer":"...","Time":"2020-11-13T12:41:25
+     .970861+03:00","Elapsed":244066501,"IP":"127.0.0.1","Upstream":"https://1.1.1.1:443/..."}
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable
 from pathlib import Path
+
+import dns.exception
+import dns.message
 
 from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, json_record
@@ -18,8 +28,19 @@ NAME = "adguard-querylog"
 
 
 def sniff(head: bytes) -> bool:
-    lines = head_lines(head, 5)
-    return bool(lines) and lines[0].startswith("{") and '"QH"' in lines[0] and '"T"' in lines[0]
+    return any(line.startswith("{") and (('"QH"' in line and '"T"' in line)
+                                         or ('"Question"' in line and '"Time"' in line))
+               for line in head_lines(head, 5))
+
+
+def _question(text: str) -> str | None:
+    """The name in an old-style base64 `Question` (a DNS message), or None if unreadable."""
+    try:
+        message = dns.message.from_wire(base64.b64decode(text, validate=True),
+                                        question_only=True)
+    except (binascii.Error, ValueError, dns.exception.DNSException):
+        return None
+    return message.question[0].name.to_text() if message.question else None
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
@@ -29,17 +50,23 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         record = json_record(line, number, reader)
         if record is None:
             continue
-        if not isinstance(record, dict) or not isinstance(record.get("QH"), str):
-            bad(number, "no 'QH' (queried host)")
+        if not isinstance(record, dict):
+            bad(number, "not a JSON object")
             continue
-        raw = record["QH"]
+        raw = record.get("QH")
+        if not isinstance(raw, str):
+            question = record.get("Question")
+            raw = _question(question) if isinstance(question, str) and question else None
+            if raw is None:
+                bad(number, "no 'QH' (queried host) and no readable 'Question'")
+                continue
         name = names[raw]
         if not name:
             if name is None:
                 bad(number, names.why(raw))
             continue
         try:
-            moment = clock(str(record["T"]))
+            moment = clock(str(record["T"] if "T" in record else record["Time"]))
         except (KeyError, ValueError):
             bad(number, "no readable time 'T'")
             continue
