@@ -7,6 +7,9 @@ r"""Squid `access.log` in the native format.
 
 time (POSIX seconds), elapsed, client, code/status, bytes, method, URL, user, hierarchy,
 type. The host is the URL's (scheme, user, port and path removed) or CONNECT's target.
+A `logformat` that adds fields (the client port after the client, byte counts after the
+status, as in Squid's own examples) is read too: the URL is the field after the method,
+the first word of capitals after the code/status field.
 Requests to an address, and Squid's own `error:` pseudo-URLs, are valid lines without a name.
 Every name is recorded as `http`: the client named it in a request to the proxy.
 """
@@ -22,7 +25,8 @@ from scanner.names import host_from_header
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "squid-native"
-_LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ [A-Z_]+/\d{3} \d+ \S+ \S+")
+_LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ (?:\d+ )?[A-Z_]+/\d{3} \d+ \S+ \S+")
+_METHOD = re.compile(r"[A-Z][A-Z_-]*\Z")
 
 
 def sniff(head: bytes) -> bool:
@@ -60,7 +64,10 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         except ValueError:
             bad(number, f"unreadable time {fields[0][:40]!r}")
             continue
-        url = fields[6]
+        url = fields[6] if "/" in fields[3] else _url_after_method(line)
+        if url is None:
+            bad(number, "no request method and URL after the code/status field")
+            continue
         if url.startswith("error:") or url == "-":
             continue
         raw = host_of(url)
@@ -71,6 +78,18 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue
         yield number, Observation(moment, clients[fields[2]], name, "http")
     return number
+
+
+def _url_after_method(line: str) -> str | None:
+    """The URL of a line with extra fields: the field after the first method after the status."""
+    fields = line.split()
+    status = next((i for i, field in enumerate(fields[:6]) if "/" in field and i > 2), None)
+    if status is None:
+        return None
+    for i in range(status + 1, len(fields) - 1):
+        if _METHOD.match(fields[i]):
+            return fields[i + 1]
+    return None
 
 
 FORMAT = LogFormat(NAME, "Squid access.log (native format)", sniff, parse)
