@@ -3,12 +3,15 @@ r"""Windows Server DNS debug log (`dns.log`, "Log packets for debugging").
     5/21/2015 1:51:18 PM 0D48 PACKET  000000000181D1C0 UDP Rcv 10.250.2.246    0c6b   Q \
         [0001   D   NOERROR] A      (10)sitecheck2(5)opera(3)com(0)
 
-Names are written as length-prefixed labels: `(3)www(7)example(3)com(0)`. Only queries the
-server received (`Rcv`, no `R` flag) are a client asking; `Snd` queries are the server asking
-its forwarders and `R` lines are responses. The header (the field legend), indented detail
-lines and blank lines are skipped; dated lines other than PACKET (EVENT, Note) are valid
-lines without a name. Times are the server's local time in its locale's format, read in
-the reader's zone (see `timestamps.Clock._windows` for the date order).
+Names are written as length-prefixed labels: `(3)www(7)example(3)com(0)` (some servers write
+`.www.example.com.`). Queries the server received (`Rcv`, no `R` flag) are a client asking;
+responses it sent (`Snd` with `R`) go back to that client and are recorded as `answer`, so a
+server set to log only outgoing packets still shows who looked up what. `Snd` queries are
+the server asking its forwarders and `Rcv` responses their replies: neither is a client.
+The header (the field legend), indented detail lines and blank lines are skipped; dated
+lines other than PACKET (EVENT, Note) are valid lines without a name. Times are the
+server's local time in its locale's format, read in the reader's zone (see
+`timestamps.Clock._windows` for the date order).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
 NAME = "windows-dns-debug"
 _PACKET = re.compile(
     r"(\S+ \d{1,2}:\d\d:\d\d(?: ?[AaPp]\.?[Mm]\.?)?) +[0-9A-Fa-f]+ PACKET +[0-9A-Fa-f]+ "
-    r"(?:UDP|TCP) (Rcv|Snd) (\S+) +[0-9A-Fa-f]+ ([R ]) (.) \[[^\]]*\] +(\S+) +(\S+)")
+    r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ ([R ]) (.) \[[^\]]*\] +(\S+) +(\S+)")
 _LABEL = re.compile(r"\((\d+)\)")
 
 
@@ -51,8 +54,9 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             bad(number, "PACKET line in an unknown layout")
             continue
         stamp, direction, address, response, _opcode, _type, wire = match.groups()
-        if direction != "Rcv" or response == "R":
-            continue
+        if (direction == "Rcv") == (response == "R"):
+            continue  # the server's own lookups at its forwarders, and their replies
+        how = "dns" if direction == "Rcv" else "answer"
         raw = decode(wire)
         name = names[raw]
         if not name:
@@ -64,7 +68,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         except ValueError as error:
             bad(number, str(error))
             continue
-        yield number, Observation(moment, clients[address], name, "dns")
+        yield number, Observation(moment, clients[address], name, how)
     return number
 
 
