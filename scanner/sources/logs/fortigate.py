@@ -7,8 +7,9 @@
 with the host resolved) is the site contacted, seen as `sni` for HTTPS/SSL and `http`
 otherwise. `srcip` is the client. Time: `eventtime` (POSIX seconds, or milli-, micro- or
 nanoseconds by its length; always UTC) when present, else `date` + `time` in the `tz`
-offset, else in the reader's zone. A line without `date=`/`logid=` is malformed; other
-event types are valid lines without a name.
+offset, else in the reader's zone. FortiOS 7 in RFC 5424 mode writes `eventtime` and no
+`date`/`time`. A line without `logid=` or any time field is malformed; other event types
+are valid lines without a name.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ _SECURE = {"HTTPS", "SSL", "QUIC"}
 
 
 def sniff(head: bytes) -> bool:
-    return mostly(head, lambda line: "date=" in line and " logid=" in line
-                  and 'device="SFW"' not in line)
+    return mostly(head, lambda line: ("date=" in line or "eventtime=" in line)
+                  and " logid=" in line and 'device="SFW"' not in line)
 
 
 def event_time(fields: dict[str, str], clock: Clock) -> float:
@@ -45,11 +46,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, clients, bad = reader.names, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
-        if "date=" not in line or "logid=" not in line:
+        if "logid=" not in line or ("date=" not in line and "eventtime=" not in line):
             if line.isspace():
                 reader.skipped += 1
             else:
-                bad(number, "not a FortiGate log line (no date= and logid=)")
+                bad(number, "not a FortiGate log line (no logid= with date= or eventtime=)")
             continue
         fields = key_values(line)
         found = []

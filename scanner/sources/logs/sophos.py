@@ -5,10 +5,12 @@
     domain=r8---sn-ci5gup-qxas.googlevideo.com ...
     2023:04:28-10:00:01 utm httpproxy[123]: id="0001" ... srcip="10.0.0.1" ... url="http://x/"
 
-The host is `domain`, else `website`, else the host of `url`; `https` URLs are seen as
+The host is `domain`, else `website`, else the host of `url` (the first that is a whole
+name); `https` URLs are seen as
 `sni`, others as `http`. The client is `src_ip` (XG) or `srcip` (UTM). Time: `date` and
 `time` in the `timezone` abbreviation when it is one of the common ones (Sophos writes IST
 for India, its home), else in the reader's zone; UTM lines start with `YYYY:MM:DD-hh:mm:ss`.
+A line with no time at all (SFOS 18.5 "Web Content Policy" alerts) gets the file's time.
 """
 
 from __future__ import annotations
@@ -44,21 +46,28 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue
         fields = key_values(line)
         url = fields.get("url", "")
-        raw = fields.get("domain") or fields.get("website") or (host_of(url) if url else "")
-        if not raw:
+        candidates = [raw for raw in (fields.get("domain"), fields.get("website"),
+                                      host_of(url) if url else "") if raw]
+        if not candidates:
             continue
-        name = names[raw]
-        if not name:
+        # the first that is a full name: a `domain` cut at a stray space ("www. x.ca") is not
+        name = next((found for found in map(names.__getitem__, candidates)
+                     if found and "." in found), None)
+        if name is None:
+            name = names[candidates[0]]
             if name is None:
-                bad(number, names.why(raw))
-            continue
+                bad(number, names.why(candidates[0]))
+            if not name:
+                continue
         try:
             if "date" in fields and "time" in fields:
                 moment_text = datetime.fromisoformat(f"{fields['date']}T{fields['time']}")
                 zone = zone_from_text(fields.get("timezone", "") or "?")
                 moment = clock.local(moment_text.replace(tzinfo=zone) if zone else moment_text)
-            else:
+            elif line[:1].isdigit() or line.startswith("<"):
                 moment = clock(line)
+            else:  # SFOS 18.5 policy lines carry no time at all: the file's is the closest
+                moment = clock.reference
         except ValueError:
             bad(number, "no readable date and time")
             continue
