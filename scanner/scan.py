@@ -208,17 +208,28 @@ class Scanner:
         if follow:
             reader.follow = Follow(lambda: self.stopping, lambda: self._flush_pending())
         stats = ScanStats()
+        found = 0
+
+        def observations() -> Iterator[tuple[int, list[Observation]]]:
+            nonlocal found
+            for number, item in reader:
+                found += 1
+                yield number, [item]
+
         try:
-            self._pump(((number, [item]) for number, item in reader), path, import_id, done,
-                       run_id, lambda: reader.lines, reader.offset_after,
-                       lambda: reader.position)
+            self._pump(observations(), path, import_id, done, run_id, lambda: reader.lines,
+                       reader.offset_after, lambda: reader.position)
         finally:
             stats.records = reader.records
             stats.malformed = reader.malformed
-            stats.names = reader.records - reader.malformed
-            stats.notes = [problem.removeprefix(f"{path}: ") for problem in reader.problems]
+            stats.names = found
+            stats.notes = list(reader.problems)  # already `file:line: reason`
             if reader.warning:
                 stats.notes.insert(0, reader.warning.removeprefix(f"{path}: "))
+            elif reader.records and not found:
+                stats.notes.insert(0, f"no names in {reader.records} records: none of them is a "
+                                      f"lookup {reader.format} logs; if this is another format, "
+                                      "choose it with --format")
             totals.add(stats, str(path))
         status = "already imported" if done and reader.lines <= done else (
             "resumed" if done else "imported")

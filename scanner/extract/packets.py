@@ -73,7 +73,8 @@ class ScanStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for line in other.notes:
             if len(self.notes) < MAX_NOTES:
-                self.notes.append(f"{where}: {line}" if where else line)
+                self.notes.append(f"{where}: {line}" if where and not line.startswith(where)
+                                  else line)
 
 
 class _Stream:
