@@ -80,6 +80,75 @@ def test_corpus_truth(truth: Path, tmp_path: Path) -> None:
     assert not reader.probably_wrong_format
 
 
+MORE = sorted((LOGS.parent / "logs-more").rglob("*.log"))
+
+
+@pytest.mark.parametrize("path", MORE, ids=lambda path: path.stem)
+def test_more_real_samples(path: Path) -> None:
+    """Further real samples (tests/data/logs-more, SOURCES.tsv there), each with the names a
+    person reading it lists in `.expected.txt`: what clients asked for or contacted. Answer
+    records are left out of that list (Suricata 4 writes a CNAME target as an answer event's
+    `rrname`); appradar keeps them apart as `answer`, as the capture path does."""
+    expected = set(path.with_suffix(".expected.txt").read_text().split())
+    reader, found = observations(path)
+    assert reader.sniffed and reader.format == path.parent.name
+    assert {item.name for _, item in found if item.how != "answer"} == expected
+    assert not reader.probably_wrong_format
+
+
+def test_container_wrapped_logs_are_unwrapped(tmp_path: Path) -> None:
+    """Docker json-file, CRI (containerd, Kubernetes) and docker compose wrap each line; the
+    format is still sniffed, and CoreDNS, which writes no time, gets the runtime's."""
+    docker = write(tmp_path, "coredns.json", "".join(
+        json.dumps({"log": f'[INFO] 10.0.0.{n}:3641 - 2158 "A IN site{n}.example. udp 43 false '
+                           f'512" NOERROR qr,rd,ra 136 0.0001s\n',
+                    "stream": "stdout", "time": f"2024-03-0{n}T08:00:00.5Z"}) + "\n"
+        for n in (1, 2)))
+    reader, found = observations(docker)
+    assert reader.format == "coredns" and reader.malformed == 0
+    assert [(item.name, item.client, item.time) for _, item in found] == [
+        (f"site{n}.example", packed(f"10.0.0.{n}"),
+         datetime(2024, 3, n, 8, 0, 0, 500000, tzinfo=UTC).timestamp()) for n in (1, 2)]
+    cri = write(tmp_path, "pihole.log", "".join(
+        f"2024-03-01T08:00:0{n}.1Z stdout F Mar  1 09:00:0{n} dnsmasq[57]: query[A] "
+        f"app{n}.example from 10.0.0.9\n" for n in (1, 2)),
+        mtime=datetime(2024, 3, 2, tzinfo=UTC))  # syslog has no year: the file's is taken
+    reader, found = observations(cri, timezone=AMSTERDAM)
+    assert reader.format == "dnsmasq"
+    assert [item.name for _, item in found] == ["app1.example", "app2.example"]
+    assert found[0][1].time == datetime(2024, 3, 1, 9, 0, 1, tzinfo=AMSTERDAM).timestamp()
+    compose = write(tmp_path, "unbound.log", (
+        "unbound_1  | [1551441117] unbound[1:0] info: 172.30.0.1 cdn.example. A IN\n"
+        "unbound_1  | [1551441118] unbound[1:0] info: 172.30.0.1 api.example. AAAA IN\n"
+        "dnsproxy_1 | tls conn closed\n"))
+    reader, found = observations(compose, format_name="unbound")
+    assert [(number, item.name) for number, item in found] == [(1, "cdn.example"),
+                                                               (2, "api.example")]
+    assert reader.problems == [f"{compose}:3: not an unbound log line"]
+
+
+def test_fortigate_rfc5424_lines_have_only_eventtime(tmp_path: Path) -> None:
+    path = write(tmp_path, "fortigate.log", (
+        '<188>1 2025-06-05T18:12:15Z FW01 - - - - eventtime=1749147134399466940 tz="-0500" '
+        'logid="1501054803" type="utm" subtype="dns" srcip=10.1.2.3 qname="quiz.example" '
+        'qtype="A"\n'))
+    reader, found = observations(path)
+    assert reader.format == "fortigate-kv"
+    assert [(item.name, item.time) for _, item in found] == [("quiz.example", 1749147134.399467)]
+
+
+def test_squid_logformat_with_extra_fields(tmp_path: Path) -> None:
+    """A client port and byte counts between the fields of the native layout move the URL."""
+    path = write(tmp_path, "access.log", (
+        "1773416922.568    158 10.1.2.3 58948 TCP_TUNNEL/200 28854 2051 39 120 - CONNECT "
+        "www.example.org:443 1.1 - HIER_DIRECT/198.51.100.20 443 - - -\n"
+        "1157689320.327   2864 10.1.2.3 TCP_MISS/200 10182 GET http://www.example.com/ - "
+        "DIRECT/207.58.145.61 text/html\n"))
+    reader, found = observations(path)
+    assert reader.format == "squid-native" and reader.malformed == 0
+    assert [item.name for _, item in found] == ["www.example.org", "www.example.com"]
+
+
 def test_reply_only_zeek_rows_are_answers() -> None:
     """The truth lists three mDNS names that are in no question: `mdns-no-assoc.pcap` packets
     2, 3 and 5 are responses with qdcount 0, the name only as an answer's owner, and Zeek
@@ -266,7 +335,27 @@ def test_windows_dns_dutch_locale_and_directions(tmp_path: Path) -> None:
     reader, found = observations(path, timezone=AMSTERDAM)
     moment = datetime(2015, 5, 21, 13, 51, 18, tzinfo=AMSTERDAM).timestamp()
     assert reader.format == "windows-dns-debug"
-    assert found == [(1, Observation(moment, packed("10.250.2.246"), "www.magister.net", "dns"))]
+    client = packed("10.250.2.246")
+    assert found == [(1, Observation(moment, client, "www.magister.net", "dns")),
+                     (3, Observation(moment, client, "www.magister.net", "answer"))]
+
+
+def test_windows_dns_outgoing_only_and_dotted_names(tmp_path: Path) -> None:
+    """A server logging only sent packets still shows the client; some write dotted names."""
+    text = (
+        "4/21/2017 7:52:03 AM 06B0 PACKET  00000000028657F0 UDP Snd 10.2.0.1        6590 R Q "
+        "[8081   DR  NOERROR] A      (7)example(3)com(0)\n"
+        "4/15/2014 3:16:00 PM 0710 PACKET  0000000028FB94C0 UDP  Rcv 10.2.0.7    8857   Q "
+        "[0001   D   NOERROR] A      .www.school.example.\n"
+        "4/15/2014 3:16:00 PM 0710 PACKET  0000000028FB94C0 UDP  Rcv 69.160.33.71    8857 R Q "
+        "[0080       NOERROR] A      .ns1.upstream.example.\n"
+    )
+    reader, found = observations(write(tmp_path, "dns.log", text), timezone=UTC)
+    assert reader.malformed == 0
+    assert [(number, item.client, item.name, item.how) for number, item in found] == [
+        (1, packed("10.2.0.1"), "example.com", "answer"),
+        (2, packed("10.2.0.7"), "www.school.example", "dns"),
+    ]
 
 
 def test_syslog_time_without_zone_or_year(tmp_path: Path) -> None:
