@@ -127,6 +127,44 @@ def test_container_wrapped_logs_are_unwrapped(tmp_path: Path) -> None:
     assert reader.problems == [f"{compose}:3: not an unbound log line"]
 
 
+def test_syslog_relays_json_logging_and_journald(tmp_path: Path) -> None:
+    """Where the wrapper holds program, pid and time and the message does not, the classic
+    `TIME program[pid]: message` line is rebuilt, so the dnsmasq reader reads it."""
+    ftl = write(tmp_path, "ftl.log", "".join(
+        "pihole  | " + json.dumps({"timestamp": f"2026-06-03T14:19:0{n}.330Z",
+                                   "log_level": "INFO", "component": "dnsmasq", "pid": "127M",
+                                   "message": message}) + "\n"
+        for n, message in enumerate(["query[A] a.example from 10.0.0.1",
+                                     "Pi-hole hostname pi.hole is 127.0.0.1",
+                                     "query[AAAA] b.example from 10.0.0.2"])))
+    journal = write(tmp_path, "journal.json", "".join(
+        json.dumps({"__REALTIME_TIMESTAMP": "1780480741330000", "SYSLOG_IDENTIFIER": "dnsmasq",
+                    "_PID": "57", "MESSAGE": message}) + "\n"
+        for message in ["query[A] a.example from 10.0.0.1", "forwarded a.example to 9.9.9.9",
+                        "query[AAAA] b.example from 10.0.0.2"]))
+    relay = write(tmp_path, "relay.log", (
+        "<30>1 2026-06-03T14:19:00.330Z pihole dnsmasq 127 - - query[A] a.example from 10.0.0.1\n"
+        "<30>1 2026-06-03T14:19:01Z pihole dnsmasq 127 - [meta x=\"1\"] reply a.example is "
+        "1.2.3.4\n"
+        "<30>1 2026-06-03T14:19:02Z pihole dnsmasq 127 - - query[AAAA] b.example from 10.0.0.2\n"))
+    for path in (ftl, journal, relay):
+        reader, found = observations(path)
+        assert (reader.format, reader.malformed) == ("dnsmasq", 0), path.name
+        assert [(n, item.name, item.client) for n, item in found] == [
+            (1, "a.example", packed("10.0.0.1")), (3, "b.example", packed("10.0.0.2"))]
+    assert observations(ftl)[1][0][1].time == datetime(
+        2026, 6, 3, 14, 19, 0, 330000, tzinfo=UTC).timestamp()
+    assert observations(journal)[1][0][1].time == 1780480741.33
+
+
+def test_openwrt_logread_time(tmp_path: Path) -> None:
+    path = write(tmp_path, "messages", "Sat Nov 28 10:00:00 2026 daemon.info dnsmasq[1234]: "
+                                       "query[A] www.example.org from 192.168.1.20\n")
+    reader, found = observations(path, timezone=AMSTERDAM)
+    assert reader.format == "dnsmasq"
+    assert found[0][1].time == datetime(2026, 11, 28, 10, tzinfo=AMSTERDAM).timestamp()
+
+
 def test_fortigate_rfc5424_lines_have_only_eventtime(tmp_path: Path) -> None:
     path = write(tmp_path, "fortigate.log", (
         '<188>1 2025-06-05T18:12:15Z FW01 - - - - eventtime=1749147134399466940 tz="-0500" '

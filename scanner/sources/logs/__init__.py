@@ -20,7 +20,6 @@ from scanner.errors import InputError
 from scanner.sources.logs import (
     adguard,
     bind9,
-    containers,
     coredns,
     dnsmasq,
     fortigate,
@@ -32,10 +31,11 @@ from scanner.sources.logs import (
     umbrella,
     unbound,
     windows_dns,
+    wrappers,
     zeek,
 )
 from scanner.sources.logs.base import LogFormat, LogReader, open_binary, open_text
-from scanner.sources.logs.containers import Unwrapper
+from scanner.sources.logs.wrappers import Unwrapper
 
 HEAD_BYTES = 64 * 1024
 
@@ -94,8 +94,8 @@ def read_log(path: Path, format_name: str | None = None,
 
     `timezone` is the zone for times written without one (syslog, BIND, Windows, ...);
     without it each format's default applies (UTC for Umbrella, else this machine's zone).
-    A log wrapped by a container runtime (Docker JSON, CRI, docker compose) is unwrapped
-    first, whichever way the format is chosen.
+    A log wrapped by a container runtime, journald or a syslog relay is unwrapped first,
+    whichever way the format is chosen (see `wrappers`).
     """
     path = Path(path)
     format_name = ALIASES.get(format_name or "", format_name)
@@ -111,7 +111,7 @@ def read_log(path: Path, format_name: str | None = None,
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     except EOFError:
         raise InputError(f"{path}: compressed data ends early") from None
-    unwrap = containers.detect(head) if not head.startswith(b"SQLite format 3") else None
+    unwrap = wrappers.detect(head) if not head.startswith(b"SQLite format 3") else None
     if automatic:
         found = sniff(unwrap.head(head) if unwrap else head, path)
         if found is None:
@@ -122,5 +122,5 @@ def read_log(path: Path, format_name: str | None = None,
     log_format = REGISTRY[str(format_name)]
     reader = LogReader(path, log_format, timezone, sniffed=automatic)
     if unwrap is not None and not log_format.reads_file:
-        reader.unwrap = Unwrapper(unwrap.kind, add_time=log_format.timeless)
+        reader.unwrap = Unwrapper(unwrap.kinds, add_time=log_format.timeless)
     return reader

@@ -27,8 +27,8 @@ from typing import IO, Any, TextIO, cast
 
 from scanner.extract import Observation
 from scanner.names import InvalidName, is_address_literal, normalise
-from scanner.sources.logs.containers import Unwrapper
 from scanner.sources.logs.timestamps import Clock
+from scanner.sources.logs.wrappers import Unwrapper
 
 MAX_PROBLEMS = 20
 WRONG_FORMAT_SHARE = 0.9
@@ -195,7 +195,7 @@ class LogReader:
             self.problems.append(f"{self.path}:{number}: {reason}")
 
     follow: Follow | None = None  # set to tail the file until told to stop
-    unwrap: Unwrapper | None = None  # lines wrapped by a container runtime
+    unwrap: Unwrapper | None = None  # lines wrapped by a runtime or relay (`wrappers`)
     start: tuple[int, int] | None = None  # (byte offset, lines before it): resume a plain log
     first_line = 1  # the number the first line read gets
 

@@ -25,6 +25,8 @@ _YMD_SLASH = re.compile(r"(\d{4})/(\d\d)/(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d+
 _SOPHOS_UTM = re.compile(r"(\d{4}):(\d\d):(\d\d)-(\d\d):(\d\d):(\d\d)")
 _SYSLOG = re.compile(
     r"([A-Za-z]{3}) +(\d{1,2}) (?:(\d{4}) )?(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+_CTIME = re.compile(  # OpenWrt logread, ctime(3): 'Sat Nov 28 10:00:00 2026'
+    r"[A-Za-z]{3} ([A-Za-z]{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\b")
 _BIND = re.compile(r"(\d\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 _WINDOWS = re.compile(
     r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}),? (\d{1,2}):(\d\d):(\d\d)(?: ?([AaPp])\.?[Mm]\.?)?")
@@ -96,6 +98,11 @@ class Clock:
         match = _SYSLOG.match(text)
         if match and match.group(1).lower() in MONTHS:
             return self._syslog(match)
+        match = _CTIME.match(text)
+        if match and match.group(1).lower() in MONTHS:
+            month, day, hour, minute, second, year = match.groups()
+            return self.local(datetime(int(year), MONTHS[month.lower()], int(day), int(hour),
+                                       int(minute), int(second)))
         match = _EPOCH.match(text)
         if match:
             return float(match.group(1))
