@@ -157,6 +157,25 @@ def test_syslog_relays_json_logging_and_journald(tmp_path: Path) -> None:
     assert observations(journal)[1][0][1].time == 1780480741.33
 
 
+def test_unbound_through_syslog_and_opnsense(tmp_path: Path) -> None:
+    """`unbound:` without a pid in the tag, `log-tag-queryreply` tags, and OPNsense's RFC 5424
+    lines with structured data all read as unbound."""
+    plain = write(tmp_path, "unbound.log", (
+        "Nov 28 10:00:00 fw unbound: [1234:0] query: 10.0.0.5 a.example. A IN\n"
+        "Nov 28 10:00:00 fw unbound: [1234:1] reply: 10.0.0.5 a.example. A IN NOERROR 0.01 0 45\n"
+        "Nov 28 10:00:01 fw unbound[1234]: [1234:0] info: 10.0.0.6 b.example. AAAA IN\n"))
+    relayed = write(tmp_path, "opnsense.log", (
+        '<30>1 2026-11-28T10:00:00+01:00 opnsense unbound 1234 - [meta sequenceId="1"] '
+        "[1234:0] info: 10.0.0.5 a.example. A IN\n"
+        '<30>1 2026-11-28T10:00:01+01:00 opnsense unbound 1234 - [meta sequenceId="2"] '
+        "[1234:0] info: 10.0.0.6 b.example. AAAA IN\n"))
+    for path in (plain, relayed):
+        reader, found = observations(path)
+        assert (reader.format, reader.malformed) == ("unbound", 0)
+        assert [(item.name, item.client) for _, item in found] == [
+            ("a.example", packed("10.0.0.5")), ("b.example", packed("10.0.0.6"))]
+
+
 def test_openwrt_logread_time(tmp_path: Path) -> None:
     path = write(tmp_path, "messages", "Sat Nov 28 10:00:00 2026 daemon.info dnsmasq[1234]: "
                                        "query[A] www.example.org from 192.168.1.20\n")

@@ -3,7 +3,9 @@
     [1625491526] unbound[13532:0] info: 127.0.0.1 www.example.com. A IN
     Jul 05 15:25:26 unbound[13532:0] info: 127.0.0.1 www.example.com. A IN NOERROR 0.000000 0 49
     <30>Aug 15 16:19:02 unbound[26931]: [26931:0] info: 192.168.1.1 api.opensubtitles.org. A IN
+    Nov 28 10:00:00 fw unbound: [1234:0] query: 10.0.0.5 www.example.com. A IN
 
+With `log-tag-queryreply: yes` the `info:` tag reads `query:` or `reply:`.
 After `info: ` a query line is `client name type class`; a reply line adds rcode, time,
 cached flag and size. When a server logs both, every query appears twice: reply lines are
 therefore used only as long as no query line has been seen in the file. Other `info:` lines
@@ -20,8 +22,8 @@ from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "unbound"
-_TAG = re.compile(r"\bunbound\[\d+(?::\d+)?\]:? ")
-_INFO = re.compile(r"info: (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
+_TAG = re.compile(r"\bunbound(?:\[\d+(?::\d+)?\]:?|:) ")
+_INFO = re.compile(r"(?:info|query|reply): (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
 
 
 def sniff(head: bytes) -> bool:

@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\S+) (?:stdout|stderr) [FP] ")
 _COMPOSE = re.compile(r"[A-Za-z0-9][\w.-]*\s*\| ")
 _RFC5424 = re.compile(r"<\d{1,3}>1 (\S+) \S+ (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?")
-_STARTS_WITH_TIME = re.compile(
-    r"\s*(?:<\d{1,3}>|\[?\d|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) |"
-    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d)")
+_STARTS_WITH_TIME = re.compile(  # ISO, epoch, BIND, Windows, ctime and syslog times
+    r"\s*(?:<\d{1,3}>|\[?\d{9,10}[.\]\s]|\d{4}-\d\d-\d\d|\d{1,2}[-/.]\w+[-/.]\d{2,4}|"
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) |(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d)")
 _MESSAGE_KEYS = ("log", "message", "MESSAGE", "msg")
 _TIME_KEYS = ("time", "timestamp", "@timestamp", "__REALTIME_TIMESTAMP")
 _PROGRAM_KEYS = ("component", "SYSLOG_IDENTIFIER", "program", "appname", "ident")
