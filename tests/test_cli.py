@@ -182,34 +182,32 @@ def test_export_csv_is_excel_ready(app, tmp_path: Path) -> None:
     assert english.read_text(encoding="utf-8-sig").startswith("Application,Vendor,")
 
 
-def test_export_is_safe_against_formula_injection(app, tmp_path: Path) -> None:
+def export_own_app(app, tmp_path: Path, facts: str, *options: str) -> dict[str, str]:
+    """Scan one lookup of an app of the school's own, export; the app's row by header."""
     own = tmp_path / "own"
     (own / "apps").mkdir(parents=True)
-    (own / "apps" / "evil.toml").write_text(
-        'id = "evil"\nname = "=HYPERLINK(\\"http://x.example\\",\\"click\\")"\nkind = "app"\n'
-        'vendor = "+cmd|\' /C calc\'!A0"\ndomains = ["evil.example"]\n'
+    (own / "apps" / "own.toml").write_text(
+        f'id = "own"\nkind = "app"\n{facts}domains = ["own.example"]\n'
         'sources = ["https://example.org/"]\n')
-    capture = write_pcap(tmp_path / "e.pcap", [udp_dns(dns_query("www.evil.example"))])
+    capture = write_pcap(tmp_path / "o.pcap", [udp_dns(dns_query("www.own.example"))])
     app("scan", str(capture), "--signatures", str(own))
     out = tmp_path / "export.csv"
-    app("export", "csv", str(out), "--signatures", str(own))
-    row = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))[1]
-    assert row[0] == "'=HYPERLINK(\"http://x.example\",\"click\")"
-    assert row[1] == "'+cmd|' /C calc'!A0"
+    app("export", "csv", str(out), "--lang", "en", *options, "--signatures", str(own))
+    return next(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+
+
+def test_export_is_safe_against_formula_injection(app, tmp_path: Path) -> None:
+    row = export_own_app(app, tmp_path,
+                         'name = "=HYPERLINK(\\"http://x.example\\",\\"click\\")"\n'
+                         'vendor = "+cmd|\' /C calc\'!A0"\n')
+    assert row["Application"] == "'=HYPERLINK(\"http://x.example\",\"click\")"
+    assert row["Vendor"] == "'+cmd|' /C calc'!A0"
 
 
 def test_export_names_a_parent_outside_the_eea(app, tmp_path: Path) -> None:
-    own = tmp_path / "own"
-    (own / "apps").mkdir(parents=True)
-    (own / "apps" / "suite.toml").write_text(
-        'id = "suite"\nname = "Suite"\nkind = "app"\nvendor = "Suite Ireland Ltd"\n'
-        'vendor_country = "IE"\neea = true\nparent = "Suite Inc."\nparent_country = "US"\n'
-        'domains = ["suite.example"]\nsources = ["https://example.org/"]\n')
-    capture = write_pcap(tmp_path / "s.pcap", [udp_dns(dns_query("www.suite.example"))])
-    app("scan", str(capture), "--signatures", str(own))
-    out = tmp_path / "export.csv"
-    app("export", "csv", str(out), "--lang", "en", "--signatures", str(own))
-    row = next(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    row = export_own_app(app, tmp_path,
+                         'name = "Suite"\nvendor = "Suite Ireland Ltd"\nvendor_country = "IE"\n'
+                         'eea = true\nparent = "Suite Inc."\nparent_country = "US"\n')
     assert (row["Vendor in EEA"], row["Parent company"]) == ("yes", "Suite Inc. (US)")
     assert row["Suggested action"] == (
         "add to the register; check access by the parent company outside the EEA")
