@@ -44,7 +44,7 @@ def _question(text: str) -> str | None:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, clock, bad = reader.name_of, reader.clients, reader.clock, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         record = json_record(line, number, reader)
@@ -60,10 +60,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             if raw is None:
                 bad(number, "no 'QH' (queried host) and no readable 'Question'")
                 continue
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
         try:
             moment = clock(str(record["T"] if "T" in record else record["Time"]))

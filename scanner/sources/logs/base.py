@@ -194,6 +194,28 @@ class LogReader:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(f"{self.path}:{number}: {reason}")
 
+    def not_a_record(self, number: int, line: str, reason: str) -> None:
+        """A line the format cannot read: blank, so skipped, or else malformed."""
+        if line.isspace():
+            self.skipped += 1
+        else:
+            self.bad(number, reason)
+
+    def name_of(self, number: int, raw: str) -> str | None:
+        """The normalised name, or None: an address (dropped quietly) or no name (malformed)."""
+        name = self.names[raw]
+        if name is None:
+            self.bad(number, self.names.why(raw))
+        return name or None
+
+    def time_of(self, number: int, text: str) -> float | None:
+        """The time at the start of `text`, or None when unreadable (counted malformed)."""
+        try:
+            return self.clock(text)
+        except ValueError as error:
+            self.bad(number, str(error))
+            return None
+
     follow: Follow | None = None  # set to tail the file until told to stop
     unwrap: Unwrapper | None = None  # lines wrapped by a runtime or relay (`wrappers`)
     start: tuple[int, int] | None = None  # (byte offset, lines before it): resume a plain log

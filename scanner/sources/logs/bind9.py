@@ -45,15 +45,12 @@ def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, bad = reader.names, reader.clients, reader.bad
+    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
         if tag is None and not _BIND_TIME.match(line) and not line.startswith("client "):
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not a named log line")
+            reader.not_a_record(number, line, "not a named log line")
             continue
         match = _QUERY.search(line)
         if match is None:
@@ -61,10 +58,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             if match is None:
                 continue
         address, raw = match.groups()
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
         try:
             moment = _time(line, tag, reader)

@@ -30,7 +30,7 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, clock, bad = reader.name_of, reader.clients, reader.clock, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         match = _QUERY.search(line)
@@ -41,10 +41,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                 bad(number, "not a CoreDNS log line")
             continue
         address, raw = match.groups()
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
         stamp = line[: match.start()].strip()
         try:

@@ -28,17 +28,14 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
     query = _QUERY.match
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         at = line.find(" query[")
         if at < 0:
             if "]: " not in line:
-                if line.isspace():
-                    reader.skipped += 1
-                else:
-                    bad(number, "not a dnsmasq log line")
+                reader.not_a_record(number, line, "not a dnsmasq log line")
             continue
         match = query(line, at + 1)
         tag = line.find("]: ")
@@ -46,15 +43,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             bad(number, "query line without 'name from client'")
             continue
         raw, address = match.groups()
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
-        try:
-            moment = clock(line[:tag])  # 'Sep  8 16:32:19 dnsmasq[577': the time, then ignored
-        except ValueError as error:
-            bad(number, str(error))
+        moment = time_of(number, line[:tag])  # 'Sep  8 16:32:19 dnsmasq[577': time, then ignored
+        if moment is None:
             continue
         yield number, Observation(moment, clients[address], name, "dns")
     return number

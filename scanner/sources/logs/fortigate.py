@@ -43,14 +43,12 @@ def event_time(fields: dict[str, str], clock: Clock) -> float:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, bad = reader.names, reader.clients, reader.bad
+    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         if "logid=" not in line or ("date=" not in line and "eventtime=" not in line):
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not a FortiGate log line (no logid= with date= or eventtime=)")
+            reader.not_a_record(number, line,
+                                "not a FortiGate log line (no logid= with date= or eventtime=)")
             continue
         fields = key_values(line)
         found = []
@@ -68,10 +66,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue
         client = clients[fields.get("srcip", "")]
         for raw, how in found:
-            name = names[raw]
-            if not name:
-                if name is None:
-                    bad(number, names.why(raw))
+            name = name_of(number, raw)
+            if name is None:
                 continue
             yield number, Observation(moment, client, name, how)
     return number

@@ -33,15 +33,12 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         match = _RECORD.search(line)
         if match is None:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not a PAN-OS CSV log line")
+            reader.not_a_record(number, line, "not a PAN-OS CSV log line")
             continue
         if match.group(3) != "THREAT" or ",url," not in line:
             continue
@@ -52,15 +49,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if fields[4] != "url":
             continue
         raw = host_of(fields[MISC] if "://" in fields[MISC] else "http://" + fields[MISC])
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
-        try:
-            moment = clock(fields[GENERATED] or fields[1])
-        except ValueError as error:
-            bad(number, str(error))
+        moment = time_of(number, fields[GENERATED] or fields[1])
+        if moment is None:
             continue
         how = "sni" if fields[APPLICATION] == "ssl" else "http"
         yield number, Observation(moment, clients[fields[SOURCE]], name, how)

@@ -46,7 +46,7 @@ def _database(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, bad = reader.names, reader.clients, reader.bad
+    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     rows = 0
     with _database(path) as connection:
         try:
@@ -65,10 +65,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                 if not isinstance(raw, str):
                     bad(row_id, "no domain")
                     continue
-                name = names[raw]
-                if not name:
-                    if name is None:
-                        bad(row_id, names.why(raw))
+                name = name_of(row_id, raw)
+                if name is None:
                     continue
                 if not isinstance(timestamp, int | float):
                     bad(row_id, f"unreadable timestamp {timestamp!r}")

@@ -39,10 +39,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         if "=" not in line:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not a Sophos key=value log line")
+            reader.not_a_record(number, line, "not a Sophos key=value log line")
             continue
         fields = key_values(line)
         url = fields.get("url", "")

@@ -49,15 +49,13 @@ def host_of(url: str) -> str:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, bad = reader.names, reader.clients, reader.bad
+    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         fields = line.split(None, 7)
         if len(fields) < 7:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, f"{len(fields)} fields, a native access.log line has 10")
+            reader.not_a_record(number, line,
+                                f"{len(fields)} fields, a native access.log line has 10")
             continue
         try:
             moment = float(fields[0])
@@ -71,10 +69,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if url.startswith("error:") or url == "-":
             continue
         raw = host_of(url)
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
         yield number, Observation(moment, clients[fields[2]], name, "http")
     return number

@@ -54,7 +54,7 @@ def _names(record: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, clock, bad = reader.name_of, reader.clients, reader.clock, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         record = json_record(line, number, reader)
@@ -74,10 +74,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             bad(number, "no readable timestamp")
             continue
         for raw, how, side in found:
-            name = names[raw]
-            if not name:
-                if name is None:
-                    bad(number, names.why(raw))
+            name = name_of(number, raw)
+            if name is None:
                 continue
             address = record.get(side)
             client = clients[address] if isinstance(address, str) else b""

@@ -31,7 +31,7 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
     number = 0
     rows = csv.reader(lines)
     for fields in rows:
@@ -47,15 +47,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             bad(number, "no Allowed/Blocked column with a domain after it")
             continue
         raw = fields[action + 3].split("/", 1)[0]
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
-        try:
-            moment = clock(fields[0])
-        except ValueError as error:
-            bad(number, str(error))
+        moment = time_of(number, fields[0])
+        if moment is None:
             continue
         yield number, Observation(moment, clients[fields[action - 2]], name, "dns")
     return number

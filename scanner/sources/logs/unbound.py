@@ -31,16 +31,13 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, time_of = reader.name_of, reader.clients, reader.time_of
     seen_queries = False
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
         if tag is None:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "not an unbound log line")
+            reader.not_a_record(number, line, "not an unbound log line")
             continue
         match = _INFO.search(line, tag.end())
         if match is None:
@@ -54,15 +51,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                 continue
         else:
             seen_queries = True
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
-        try:
-            moment = clock(line[: tag.start()])
-        except ValueError as error:
-            bad(number, str(error))
+        moment = time_of(number, line[: tag.start()])
+        if moment is None:
             continue
         yield number, Observation(moment, client, name, "dns")
     return number

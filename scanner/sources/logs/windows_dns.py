@@ -41,7 +41,7 @@ def decode(wire: str) -> str:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    names, clients, clock, bad = reader.names, reader.clients, reader.clock, reader.bad
+    name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         if not line[:1].isdigit():
@@ -58,15 +58,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue  # the server's own lookups at its forwarders, and their replies
         how = "dns" if direction == "Rcv" else "answer"
         raw = decode(wire)
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
-        try:
-            moment = clock(stamp)
-        except ValueError as error:
-            bad(number, str(error))
+        moment = time_of(number, stamp)
+        if moment is None:
             continue
         yield number, Observation(moment, clients[address], name, how)
     return number

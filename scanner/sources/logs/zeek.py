@@ -93,7 +93,7 @@ def _time(text: str, reader: LogReader) -> float:
 
 def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     column, how, _marks = KINDS[kind]
-    names, clients, bad = reader.names, reader.clients, reader.bad
+    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     separator = "\t"
     fields: list[str] | None = None
     name_at = time_at = client_at = port_at = qtype_at = limit = 0
@@ -119,27 +119,20 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -
                 last = limit >= len(fields)
             continue
         if fields is None:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, "a record before the #fields header")
+            reader.not_a_record(number, line, "a record before the #fields header")
             continue
         parts = (line.rstrip("\r\n") if last else line).split(separator, limit)
         if len(parts) < limit:
-            if line.isspace():
-                reader.skipped += 1
-            else:
-                bad(number, f"{len(parts)} fields where #fields names {len(fields)}")
+            reader.not_a_record(number, line,
+                                f"{len(parts)} fields where #fields names {len(fields)}")
             continue
         raw = parts[name_at]
         if raw in UNSET:
             continue
         if how != "dns" and ":" in raw:
             raw = host_from_header(raw)
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
         try:
             moment = _time(parts[time_at], reader) if time_at >= 0 else reader.clock.reference
@@ -158,7 +151,7 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -
 
 def _parse_json(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     column, how, _marks = KINDS[kind]
-    names, clients, bad = reader.names, reader.clients, reader.bad
+    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         record = json_record(line, number, reader)
@@ -172,10 +165,8 @@ def _parse_json(kind: str, lines: Iterable[str], path: Path, reader: LogReader) 
             continue
         if how != "dns" and ":" in raw:
             raw = host_from_header(raw)
-        name = names[raw]
-        if not name:
-            if name is None:
-                bad(number, names.why(raw))
+        name = name_of(number, raw)
+        if name is None:
             continue
         nested = record["id"] if isinstance(record.get("id"), dict) else {}
         address = record.get("id.orig_h", nested.get("orig_h"))
