@@ -176,6 +176,21 @@ def test_unbound_through_syslog_and_opnsense(tmp_path: Path) -> None:
             ("a.example", packed("10.0.0.5")), ("b.example", packed("10.0.0.6"))]
 
 
+def test_bind_views_ipv6_clients_and_iso_times(tmp_path: Path) -> None:
+    path = write(tmp_path, "queries.log", (
+        "2026-11-28T10:00:00.125Z queries: info: client @0x7f1 10.0.0.7#53211 (a.example): "
+        "query: a.example IN HTTPS +E(0) (10.0.0.1)\n"
+        "28-Nov-2026 10:00:01.124 queries: info: client @0x7f1 2001:db8::6#53211 (b.example): "
+        "view external: query: b.example IN AAAA -E(0)DC (2001:db8::1)\n"))
+    reader, found = observations(path)
+    assert (reader.format, reader.malformed) == ("bind9-named-syslog", 0)
+    assert [(item.name, item.client, item.time) for _, item in found] == [
+        ("a.example", packed("10.0.0.7"),
+         datetime(2026, 11, 28, 10, 0, 0, 125000, tzinfo=UTC).timestamp()),
+        ("b.example", packed("2001:db8::6"), datetime(2026, 11, 28, 10, 0, 1, 124000).timestamp()),
+    ]
+
+
 def test_openwrt_logread_time(tmp_path: Path) -> None:
     path = write(tmp_path, "messages", "Sat Nov 28 10:00:00 2026 daemon.info dnsmasq[1234]: "
                                        "query[A] www.example.org from 192.168.1.20\n")

@@ -6,7 +6,8 @@
     client 10.0.0.9#51000: view internal: query: example.com IN A +
 
 A line is a named line when it carries a `named[pid]: ` syslog tag, starts with BIND's own
-`07-Apr-2022 08:08:10.043` time, or starts with `client `. Only `query:` lines give a name;
+`07-Apr-2022 08:08:10.043` time or the ISO 8601 time of `print-time iso8601(-utc)` (9.18+),
+or starts with `client `. Only `query:` lines give a name;
 `query failed`, transfers, notifies and resolver chatter are valid lines without one.
 Infoblox NIOS also writes RPZ hits as CEF lines (`RPZ-QNAME ... src=client ... rewrite
 name [A]`); those queries were answered by the policy zone and count as well.
@@ -27,13 +28,14 @@ _QUERY = re.compile(
     r"client (?:@0x[0-9a-fA-F]+ )?([0-9a-fA-F.:]+)#\d+(?: \([^)]*\))?:? "
     r"(?:view [^:]*: )?(?:(?:UDP|TCP): )?query: (\S+) ")
 _BIND_TIME = re.compile(r"\d\d-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?")
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 _TAG = re.compile(r"\bnamed\[\d+\]: ")
 _CEF_RPZ = re.compile(r"\|RPZ-[A-Z]+\|.*?\bsrc=(\S+).*?\brewrite (\S+) ")
 
 
 def sniff(head: bytes) -> bool:
     return mostly(head, lambda line: _TAG.search(line) or _BIND_TIME.match(line)
-                  or line.startswith("client "))
+                  or line.startswith("client ") or (_ISO_TIME.match(line) and "client " in line))
 
 
 def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
@@ -49,7 +51,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
-        if tag is None and not _BIND_TIME.match(line) and not line.startswith("client "):
+        if tag is None and not _BIND_TIME.match(line) and not _ISO_TIME.match(line) \
+                and not line.startswith("client "):
             reader.not_a_record(number, line, "not a named log line")
             continue
         match = _QUERY.search(line)
