@@ -191,6 +191,24 @@ def test_bind_views_ipv6_clients_and_iso_times(tmp_path: Path) -> None:
     ]
 
 
+def test_suricata_8_requests_and_responses(tmp_path: Path) -> None:
+    """Suricata 8 writes dns events as `request` and `response` (eve dns v3): a response goes
+    to the client, so it is an answer for dest_ip, not a lookup by the server."""
+    events = [
+        {"src_ip": "10.0.0.5", "dest_ip": "10.0.0.53", "src_port": 50000, "dest_port": 53,
+         "dns": {"version": 3, "type": "request", "queries": [{"rrname": "a.example"}]}},
+        {"src_ip": "10.0.0.53", "dest_ip": "10.0.0.5", "src_port": 53, "dest_port": 50000,
+         "dns": {"version": 3, "type": "response", "queries": [{"rrname": "a.example"}],
+                 "answers": [{"rrname": "a.example", "rrtype": "CNAME", "rdata": "b.example"}]}},
+    ]
+    path = write(tmp_path, "eve.json", "".join(
+        json.dumps({"timestamp": "2026-11-28T10:00:00.000000+0000", "event_type": "dns", **event})
+        + "\n" for event in events))
+    _, found = observations(path)
+    assert [(item.name, item.client, item.how) for _, item in found] == [
+        ("a.example", packed("10.0.0.5"), "dns"), ("a.example", packed("10.0.0.5"), "answer")]
+
+
 def test_openwrt_logread_time(tmp_path: Path) -> None:
     path = write(tmp_path, "messages", "Sat Nov 28 10:00:00 2026 daemon.info dnsmasq[1234]: "
                                        "query[A] www.example.org from 192.168.1.20\n")

@@ -5,7 +5,8 @@
 
 - dns: a query's `rrname` (client = src_ip); an answer's `rrname` as `answer` (client =
   dest_ip, the answer goes to the client). Eve v1 writes one event per query or answer, v2
-  groups answers under one event, v3 lists `queries`; all three are read. Answer records
+  groups answers under one event, v3 lists `queries` (Suricata 8 calls the events `request`
+  and `response`); all are read. Answer records
   (CNAME targets, addresses) are not: they repeat what the server said.
 - tls `sni`, http `hostname` (port removed), quic `sni`.
 - alert events carry the same objects: an alert may be the only event for a flow when the
@@ -38,7 +39,7 @@ def _names(record: dict[str, Any]) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     dns = record.get("dns")
     if isinstance(dns, dict):
-        answer = dns.get("type") == "answer"
+        answer = dns.get("type") in ("answer", "response")  # Suricata 8: request/response
         how, side = ("answer", "dest_ip") if answer else ("dns", "src_ip")
         if isinstance(dns.get("rrname"), str):
             found.append((dns["rrname"], how, side))
