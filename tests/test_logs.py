@@ -86,13 +86,12 @@ MORE = sorted((LOGS.parent / "logs-more").rglob("*.log"))
 @pytest.mark.parametrize("path", MORE, ids=lambda path: path.stem)
 def test_more_real_samples(path: Path) -> None:
     """Further real samples (tests/data/logs-more, SOURCES.tsv there), each with the names a
-    person reading it lists in `.expected.txt`: what clients asked for or contacted. Answer
-    records are left out of that list (Suricata 4 writes a CNAME target as an answer event's
-    `rrname`); appradar keeps them apart as `answer`, as the capture path does."""
+    person reading it lists in `.expected.txt`: what clients asked for or contacted, not what
+    servers answered (Suricata 4 writes each answer record as an event, CNAME targets too)."""
     expected = set(path.with_suffix(".expected.txt").read_text().split())
     reader, found = observations(path)
     assert reader.sniffed and reader.format == path.parent.name
-    assert {item.name for _, item in found if item.how != "answer"} == expected
+    assert {item.name for _, item in found} == expected
     assert not reader.probably_wrong_format
 
 

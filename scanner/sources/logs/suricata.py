@@ -4,10 +4,11 @@
      ..., "tls":{"sni":"p33-btmmdns.icloud.com.", ...}}
 
 - dns: a query's `rrname` (client = src_ip); an answer's `rrname` as `answer` (client =
-  dest_ip, the answer goes to the client). Eve v1 writes one event per query or answer, v2
-  groups answers under one event, v3 lists `queries` (Suricata 8 calls the events `request`
-  and `response`); all are read. Answer records
-  (CNAME targets, addresses) are not: they repeat what the server said.
+  dest_ip, the answer goes to the client). Eve v1 writes one event per query or answer
+  record, v2 groups answers under one event, v3 lists `queries` (Suricata 8 calls the events
+  `request` and `response`); all are read. Answer records (CNAME targets, addresses) are
+  not: they repeat what the server said, so of v1's answer events only a response's first,
+  whose owner is the name asked for, counts.
 - tls `sni`, http `hostname` (port removed), quic `sni`.
 - alert events carry the same objects: an alert may be the only event for a flow when the
   protocol logger is off, so they count too. fileinfo events are left out: they repeat an
@@ -22,7 +23,14 @@ from typing import Any
 
 from scanner.extract import Observation
 from scanner.names import host_from_header
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, json_record
+from scanner.sources.logs.base import (
+    CACHE_LIMIT,
+    LogFormat,
+    LogReader,
+    Parsed,
+    head_lines,
+    json_record,
+)
 from scanner.sources.logs.zeek import LOCAL_PORTS
 
 NAME = "suricata-eve"
@@ -34,14 +42,27 @@ def sniff(head: bytes) -> bool:
     return bool(lines) and lines[0].startswith("{") and '"event_type"' in lines[0]
 
 
-def _names(record: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(raw name, how, client field) found in one event."""
+def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]
+           ) -> list[tuple[str, str, str]]:
+    """(raw name, how, client field) found in one event.
+
+    `answered` remembers the responses whose first v1 answer event was read: in eve v1 each
+    answer record is an event of its own, and only the first one's owner is the name asked
+    for (the later ones are CNAME targets, which the server named, not the client).
+    """
     found: list[tuple[str, str, str]] = []
     dns = record.get("dns")
     if isinstance(dns, dict):
         answer = dns.get("type") in ("answer", "response")  # Suricata 8: request/response
         how, side = ("answer", "dest_ip") if answer else ("dns", "src_ip")
-        if isinstance(dns.get("rrname"), str):
+        asked = isinstance(dns.get("rrname"), str)
+        if asked and answer and "answers" not in dns and "queries" not in dns:  # eve v1
+            response = (record.get("flow_id"), dns.get("id"))
+            if len(answered) >= CACHE_LIMIT:
+                answered.clear()
+            asked = response not in answered
+            answered[response] = None
+        if asked:
             found.append((dns["rrname"], how, side))
         for query in dns.get("queries") or ():
             if isinstance(query, dict) and isinstance(query.get("rrname"), str):
@@ -57,6 +78,7 @@ def _names(record: dict[str, Any]) -> list[tuple[str, str, str]]:
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, clock, bad = reader.name_of, reader.clients, reader.clock, reader.bad
     number = 0
+    answered: dict[tuple[object, object], None] = {}
     for number, line in enumerate(lines, reader.first_line):
         record = json_record(line, number, reader)
         if record is None:
@@ -66,7 +88,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue
         if record["event_type"] in SKIP_EVENTS:
             continue
-        found = _names(record)
+        found = _names(record, answered)
         if not found:
             continue
         try:
