@@ -45,6 +45,13 @@ CAPTURE_AND_LOG = [
     ("zeek-http-tsv", "zeek_core.tunnels.teredo_Teredo.pcap", "zeek_core.tunnels.teredo_http.log"),
     ("zeek-ssl-tsv", "zeek_scripts.base.protocols.ssl.basic_tls-conn-with-extensions.pcap",
      "zeek_scripts.base.protocols.ssl.basic_ssl.log"),
+    *[("zeek-quic-tsv", f"zeek_scripts.base.protocols.quic.{capture}",
+       f"zeek_scripts.base.protocols.quic.{log}") for capture, log in [
+        ("chromium_chromium-115.0.5790.110-api-cirrus-com.pcap", "chromium_quic.log"),
+        ("firefox_firefox-102.13.0esr-blog-cloudflare-com.pcap", "firefox_quic.log"),
+        ("interop.quic-go_quic-go.zerortt_zerortt.pcap",
+         "interop.quic-go_quic-go.zerortt_quic.log"),  # SNI 'server4:443'
+        ("quicdoq_quicdoq.pcap", "quicdoq_quic.log")]],
 ]
 
 
@@ -58,7 +65,8 @@ def test_capture_and_its_zeek_log_give_the_same_names(app, tmp_path: Path, folde
                                                       capture: str, log: str) -> None:
     from tests.conftest import App
 
-    how = {"zeek-dns-tsv": {"dns"}, "zeek-http-tsv": {"http"}, "zeek-ssl-tsv": {"sni"}}[folder]
+    how = {"zeek-dns-tsv": {"dns"}, "zeek-http-tsv": {"http"}, "zeek-ssl-tsv": {"sni"},
+           "zeek-quic-tsv": {"quic"}}[folder]
     app("scan", str(LOGS / folder / log))
     from_log = {item["domain"] for item in app.json("domains") if how & set(item["seen_as"])}
     other = App(tmp_path / "capture.db")

@@ -34,6 +34,13 @@ _UDP_PORTS = frozenset([53, 5353, 5355, 4789, 6081, 3544, 2152])
 _TCP_HEAD = struct.Struct("!HHI")
 
 
+def without_port(server_name: bytes) -> bytes:
+    """A server name some clients send with a port (`server4:443`, quic-go's interop runner):
+    the host is clear, so it is kept, as in an HTTP Host header and in Zeek's logs."""
+    host, colon, port = server_name.rpartition(b":")
+    return host if colon and port.isdigit() and b":" not in host else server_name
+
+
 class Observation(NamedTuple):
     """A name a device asked for or contacted, at a time; client is the packed IP address.
 
@@ -493,7 +500,7 @@ class Dissector:
                 name = self._quic.feed(payload, (source, source_port, destination,
                                                  destination_port))
                 if name is not None:
-                    self._emit(source, name, QUIC)
+                    self._emit(source, without_port(name), QUIC)
 
     def _teredo(self, data: bytes, offset: int, depth: int) -> None:
         if data[offset : offset + 2] == b"\x00\x01":  # authentication header
@@ -579,6 +586,7 @@ class Dissector:
             if hello is not None:
                 name, ech, error = tls.client_hello(hello)
                 if name is not None:
+                    name = without_port(name)
                     self._emit(stream.client, name, SNI)
                     if ech:
                         self._emit(stream.client, name, ECH)
