@@ -50,8 +50,8 @@ CAPTURE_AND_LOG = [
         ("chromium_chromium-115.0.5790.110-api-cirrus-com.pcap", "chromium_quic.log"),
         ("firefox_firefox-102.13.0esr-blog-cloudflare-com.pcap", "firefox_quic.log"),
         ("interop.quic-go_quic-go.zerortt_zerortt.pcap",
-         "interop.quic-go_quic-go.zerortt_quic.log"),  # SNI 'server4:443'
-        ("quicdoq_quicdoq.pcap", "quicdoq_quic.log")]],
+         "interop.quic-go_quic-go.zerortt_quic.log")]],  # SNI 'server4:443'
+    # quicdoq.pcap carries no server name at all: nothing to compare
 ]
 
 
