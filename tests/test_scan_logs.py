@@ -43,6 +43,7 @@ CAPTURE_AND_LOG = [
     ("zeek-dns-tsv", "zeek_opt.basic_wikipedia.pcap", "zeek_opt.basic_dns.log"),
     ("zeek-http-tsv", "zeek_opt.basic_wikipedia.pcap", "zeek_opt.basic_http.log"),
     ("zeek-http-tsv", "zeek_core.tunnels.teredo_Teredo.pcap", "zeek_core.tunnels.teredo_http.log"),
+    ("zeek-http-tsv", "zeek_core.tunnels.ayiya_ayiya3.pcap", "zeek_core.tunnels.ayiya_http.log"),
     ("zeek-ssl-tsv", "zeek_scripts.base.protocols.ssl.basic_tls-conn-with-extensions.pcap",
      "zeek_scripts.base.protocols.ssl.basic_ssl.log"),
     *[("zeek-quic-tsv", f"zeek_scripts.base.protocols.quic.{capture}",

@@ -30,7 +30,7 @@ _U16 = struct.Struct("!H")
 _PORTS = struct.Struct("!I")
 # First payload bytes that can start a name: a TLS handshake, an HTTP method, a DNS length.
 _NAME_STARTS = frozenset([0x16, *range(ord("A"), ord("Z") + 1), 0x00])
-_UDP_PORTS = frozenset([53, 5353, 5355, 4789, 6081, 3544, 2152])
+_UDP_PORTS = frozenset([53, 5353, 5355, 4789, 6081, 3544, 2152, 5072])
 _TCP_HEAD = struct.Struct("!HHI")
 
 
@@ -490,6 +490,8 @@ class Dissector:
                 self._teredo(data[:end], payload_start, depth + 1)
             elif destination_port == 2152:  # GTP-U, mobile backhaul
                 self._gtp(data[:end], payload_start, depth + 1)
+            elif destination_port == 5072 or source_port == 5072:  # AYIYA (SixXS tunnels)
+                self._ayiya(data[:end], payload_start, depth + 1)
             elif _is_teredo_payload(data, payload_start, end):  # Teredo on a relay's port
                 self._ipv6(data[:end], payload_start, depth + 1)
                 return
@@ -509,6 +511,19 @@ class Dissector:
             offset += 8
         if offset < len(data) and data[offset] >> 4 == 6:
             self._ipv6(data, offset, depth)
+
+    def _ayiya(self, data: bytes, offset: int, depth: int) -> None:
+        """Anything In Anything: identity and signature of the sizes the header gives, then an
+        IPv6 or IPv4 packet; only opcode 1 (forward) carries one, as in Zeek's analyzer."""
+        if offset + 8 > len(data):
+            return
+        start = offset + 8 + (1 << (data[offset] >> 4)) + (data[offset + 1] >> 4) * 4
+        if data[offset + 2] & 0x0F != 1 or start >= len(data):
+            return
+        if data[offset + 3] == 41:
+            self._ipv6(data, start, depth)
+        elif data[offset + 3] == 4:
+            self._ipv4(data, start, depth)
 
     def _gtp(self, data: bytes, offset: int, depth: int) -> None:
         flags, message_type = data[offset], data[offset + 1]
