@@ -35,7 +35,7 @@ from scanner.sources.pcap import CaptureReader, is_capture, open_maybe_gzip
 
 FINGERPRINT_BYTES = 1 << 20
 LOG_HEAD = 4096  # characters of a log that identify it across growth and rotation
-FLUSH_OBSERVATIONS = 20_000
+FLUSH_OBSERVATIONS = 100_000  # a transaction at most: bounds memory and what a crash re-reads
 FLUSH_SECONDS = 5.0
 
 

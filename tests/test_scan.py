@@ -86,7 +86,7 @@ def test_interrupted_scan_resumes_without_double_counting(tmp_path: Path,
 def test_killed_scan_leaves_a_consistent_database(tmp_path: Path) -> None:
     capture = tmp_path / "day.pcap"
     subprocess.run([sys.executable, str(ROOT / "bench" / "make_school_day.py"), str(capture),
-                    "--packets", "300000", "--seed", "3"], check=True, capture_output=True)
+                    "--packets", "700000", "--seed", "3"], check=True, capture_output=True)
     database = tmp_path / "killed.db"
     command = [sys.executable, "-m", "scanner", "scan", str(capture), "--db", str(database)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

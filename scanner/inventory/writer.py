@@ -275,8 +275,8 @@ class InventoryWriter:
         execute_many(
             "INSERT OR IGNORE INTO device_days (day, site, segment, domain_id, device_id, stored) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(day, self.site, segment, ids[name], device_ids[device], stored)
-             for day, segment, name, device in batch.device_days],
+            sorted((day, self.site, segment, ids[name], device_ids[device], stored)
+                   for day, segment, name, device in batch.device_days),
         )
         remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})
 
