@@ -83,17 +83,19 @@ def _json_line(text: str, add_time: bool) -> str:
     record = _json_object(text)
     if record is None:
         return text
-    message = next((record[key] for key in _MESSAGE_KEYS if isinstance(record.get(key), str)),
-                   None)
+    message = _first_text(record, _MESSAGE_KEYS)
     if message is None:
         return text
     moment = next((str(record[key]) for key in _TIME_KEYS if key in record), "")
     if moment.isdigit() and len(moment) > 12:  # journald: microseconds since the epoch
         moment = datetime.fromtimestamp(int(moment) / 1e6, UTC).isoformat()
-    program = next((record[key] for key in _PROGRAM_KEYS if isinstance(record.get(key), str)),
-                   "")
+    program = _first_text(record, _PROGRAM_KEYS) or ""
     pid = next((str(record[key]) for key in _PID_KEYS if key in record), "")
     return _rebuild(message, moment, program, pid, add_time)
+
+
+def _first_text(record: dict[str, object], keys: tuple[str, ...]) -> str | None:
+    return next((value for key in keys if isinstance(value := record.get(key), str)), None)
 
 
 def _cri_line(text: str, add_time: bool) -> str:
@@ -139,7 +141,7 @@ def _is_wrapping_json(line: str) -> bool:
     """
     record = _json_object(line)
     return (record is not None
-            and any(isinstance(record.get(key), str) for key in _MESSAGE_KEYS)
+            and _first_text(record, _MESSAGE_KEYS) is not None
             and any(key in record for key in _RUNTIME_KEYS))
 
 
