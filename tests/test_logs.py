@@ -208,6 +208,22 @@ def test_suricata_8_requests_and_responses(tmp_path: Path) -> None:
         ("a.example", packed("10.0.0.5"), "dns"), ("a.example", packed("10.0.0.5"), "answer")]
 
 
+def test_utf16_and_byte_order_marks(tmp_path: Path) -> None:
+    """Windows PowerShell exports logs as UTF-16, Notepad saves UTF-8 with a byte-order mark:
+    both read like the plain file, first line included."""
+    text = ("21-5-2015 13:51:18 0D48 PACKET  0000000000 UDP Rcv 10.250.2.246    0c6b   Q "
+            "[0001   D   NOERROR] A      (3)www(9)magister(3)net(0)\r\n") * 2
+    plain = tmp_path / "plain.log"
+    plain.write_text(text, encoding="utf-8")
+    expected = observations(plain, timezone=AMSTERDAM)[1]
+    for encoding in ("utf-16", "utf-8-sig"):
+        path = tmp_path / f"{encoding}.log"
+        path.write_text(text, encoding=encoding)
+        reader, found = observations(path, timezone=AMSTERDAM)
+        assert (reader.format, reader.malformed, found) == ("windows-dns-debug", 0, expected)
+    assert [number for number, _ in expected] == [1, 2]
+
+
 def test_openwrt_logread_time(tmp_path: Path) -> None:
     path = write(tmp_path, "messages", "Sat Nov 28 10:00:00 2026 daemon.info dnsmasq[1234]: "
                                        "query[A] www.example.org from 192.168.1.20\n")

@@ -11,6 +11,7 @@ per-line work itself.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import ipaddress
@@ -35,6 +36,7 @@ WRONG_FORMAT_SHARE = 0.9
 CACHE_LIMIT = 200_000
 
 GZIP, BZIP2, XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # Windows PowerShell writes logs it exports as UTF-16
 
 Parsed = Generator[tuple[int, Observation], None, int]
 Parser = Callable[[Iterable[str], Path, "LogReader"], Parsed]
@@ -54,9 +56,15 @@ class LogFormat:
 
 
 def open_binary(path: Path) -> IO[bytes]:
-    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz."""
+    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz.
+
+    A UTF-16 file (it starts with a byte-order mark) is handed out as UTF-8, so every reader
+    sees one encoding; it cannot be read on from a byte offset, only line by line.
+    """
     with open(path, "rb") as probe:
         magic = probe.read(6)
+    if magic.startswith(UTF16_MARKS):
+        return cast(IO[bytes], codecs.EncodedFile(open(path, "rb"), "utf-8", "utf-16"))
     if magic.startswith(GZIP):
         return cast(IO[bytes], gzip.open(path, "rb"))
     if magic.startswith(BZIP2):
@@ -268,6 +276,8 @@ class LogReader:
             position += len(raw)
             self.number, self.position = number, position
             text = raw.decode("utf-8", "replace")
+            if number == 1:
+                text = text.removeprefix("\ufeff")  # a byte-order mark, as Notepad writes it
             yield text[:-2] + "\n" if text.endswith("\r\n") else text
         self.read = number - self.first_line + 1
 
