@@ -125,11 +125,15 @@ def test_validation_checks_facts_against_each_other(tmp_path: Path) -> None:
           + 'parent_country = "US"\n')
     write(tmp_path, "apps/c.toml", GOOD.format(id="c", domains='["c.example"]')
           + 'vendor_country = "IE"\neea = true\nparent = "Big Inc."\nparent_country = "US"\n')
+    write(tmp_path, "apps/d.toml", GOOD.format(id="d", domains='["d.example"]').replace(
+        '"https://example.org/"', '"https://example.org/", "example.org/terms", "https://x./"'))
     problems = Problems()
     apps = {app.id: app for app in load_directory(tmp_path, problems)}
     assert problems.lines == [
         f"{tmp_path}/apps/a.toml:8: eea = true contradicts vendor_country 'US'",
         f"{tmp_path}/apps/b.toml:7: parent_country without a parent",
+        f"{tmp_path}/apps/d.toml:6: source 'example.org/terms' is not a web address",
+        f"{tmp_path}/apps/d.toml:6: source 'https://x./' is not a web address",
     ]
     assert apps["c"].parent_outside_eea and set(apps) == {"c"}
 

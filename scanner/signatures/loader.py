@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scanner.names import InvalidName, normalise
 from scanner.signatures.model import EEA_COUNTRIES, App, Kind
@@ -150,6 +151,12 @@ def _build(data: dict[str, Any], text: str, origin: str, problems: Problems) -> 
         rules[key] = tuple(normalised)
     if not written:
         bad("domains", "no domains or hosts: the app could never be matched")
+    sources = _strings(data, "sources", text, origin, problems)
+    for source in sources:
+        address = urlsplit(source)
+        if address.scheme not in ("http", "https") or not address.hostname \
+                or address.hostname.endswith("."):
+            bad("sources", f"source '{source}' is not a web address", source)
     privacy = data.get("privacy", {})
     if not isinstance(privacy, dict):
         bad("privacy", "privacy must be a table")
@@ -170,7 +177,7 @@ def _build(data: dict[str, Any], text: str, origin: str, problems: Problems) -> 
         hosts=rules["hosts"],
         description=str(data.get("description", "")),
         privacy=dict(privacy),
-        sources=tuple(_strings(data, "sources", text, origin, problems)),
+        sources=tuple(sources),
         origin=origin,
     )
 
