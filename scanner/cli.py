@@ -311,8 +311,9 @@ def capture(interfaces: tuple[str, ...], duration: float | None, site: str | Non
 
 # -- apps and domains ----------------------------------------------------------------------
 
-APP_COLUMNS = ["app", "name", "vendor", "vendor_country", "eea", "category", "kind", "registered",
-               "status", "devices", "hits", "first_seen", "last_seen", "domains"]
+APP_COLUMNS = ["app", "name", "vendor", "vendor_country", "eea", "parent", "parent_country",
+               "category", "kind", "registered", "status", "devices", "hits", "first_seen",
+               "last_seen", "domains"]
 APP_TABLE = ["app", "name", "vendor_country", "category", "status", "devices", "hits", "last_seen"]
 
 
