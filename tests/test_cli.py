@@ -121,6 +121,48 @@ def test_a_foreign_database_is_refused(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"Error: {other} is not an appradar inventory")
 
 
+EARLY_SCHEMA_2 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+INSERT INTO meta VALUES ('schema_version', '2');
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, path TEXT, size INTEGER,
+    inode INTEGER, site TEXT NOT NULL, frames_done INTEGER DEFAULT 0, status TEXT,
+    run_id INTEGER, started TEXT, finished TEXT,
+    UNIQUE (fingerprint, site)
+);
+INSERT INTO imports (fingerprint, path, site, frames_done, status)
+    VALUES ('abc', '/var/captures/monday.pcap', 'default', 2800, 'complete');
+CREATE TABLE reviews (app TEXT PRIMARY KEY, status TEXT NOT NULL, note TEXT, updated TEXT);
+INSERT INTO reviews VALUES ('tiktok', 'rejected', 'no agreement', '2026-01-05T10:00:00');
+"""
+
+
+def test_an_inventory_of_an_earlier_release_is_brought_up_to_date(tmp_path: Path) -> None:
+    """Schema 2 gained columns after its first release; such an inventory opens, keeps its
+    rows, and scans and reviews work on it."""
+    import sqlite3
+
+    from tests.conftest import App
+
+    early = tmp_path / "early.db"
+    with sqlite3.connect(early) as connection:
+        connection.executescript(EARLY_SCHEMA_2)
+    connection.close()
+    app = App(early)
+    app("scan", str(EXAMPLE))
+    assert {item["app"] for item in app.json("apps")} >= {"youtube", "kahoot"}
+    app("review", "kahoot", "--status", "approved", "--owner", "fg")
+    with sqlite3.connect(early) as connection:
+        assert connection.execute("SELECT path, frames_done FROM imports ORDER BY id").fetchall(
+            )[0] == ("/var/captures/monday.pcap", 2800)
+        reviews = dict(connection.execute("SELECT app, owner FROM reviews").fetchall())
+        schema = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'imports'").fetchone()[0]
+    connection.close()
+    assert reviews == {"tiktok": None, "kahoot": "fg"}
+    assert "UNIQUE (fingerprint, site)" not in schema
+
+
 def test_register_import_show_link_unlink(app) -> None:
     app("scan", str(EXAMPLE))
     result = app("register", "import", str(REGISTER))

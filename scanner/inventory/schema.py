@@ -7,6 +7,7 @@ signature update or a CNAME seen later re-attributes a domain, every count follo
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -15,6 +16,14 @@ import sqlite_utils
 from scanner.errors import InventoryError
 
 SCHEMA_VERSION = 2
+
+# Columns that schema 2 gained after its first release, and the constraint it lost: an
+# inventory made then is brought up to date when opened, so no school has to start over.
+LATER_COLUMNS = {
+    "imports": [("kind", "TEXT"), ("head_length", "INTEGER"), ("byte_offset", "INTEGER DEFAULT 0")],
+    "reviews": [("owner", "TEXT"), ("review_by", "TEXT")],
+}
+DROPPED_CONSTRAINTS = {"imports": "UNIQUE (fingerprint, site)"}
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -98,6 +107,34 @@ BEGIN SELECT RAISE(ABORT, 'review history is append-only'); END;
 """
 
 
+def _add_later_columns(database: sqlite_utils.Database) -> None:
+    """Bring an early schema-2 inventory up to date (see LATER_COLUMNS), in one transaction."""
+    with database.conn:
+        for table, columns in LATER_COLUMNS.items():
+            if not database[table].exists():
+                continue
+            have = {column.name for column in database[table].columns}
+            for name, kind in columns:
+                if name not in have:
+                    database.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        for name, constraint in DROPPED_CONSTRAINTS.items():
+            older = database.table(name)
+            if older.exists() and constraint in (older.schema or ""):
+                _rebuild(database, name, [column.name for column in older.columns])
+
+
+def _rebuild(database: sqlite_utils.Database, table: str, columns: list[str]) -> None:
+    """Recreate `table` as TABLES defines it now and copy its rows over (SQLite cannot drop a
+    constraint in place)."""
+    create = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \(.*?\n\);", TABLES, re.S)
+    assert create is not None, table
+    names = ", ".join(columns)
+    database.execute(f"ALTER TABLE {table} RENAME TO {table}_before")
+    database.execute(create.group(0))
+    database.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {table}_before")
+    database.execute(f"DROP TABLE {table}_before")
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """The inventory at `path`, created owner-only if new; a foreign file is refused."""
     if str(path) != ":memory:" and not path.exists():
@@ -124,6 +161,7 @@ def open_database(path: Path) -> sqlite_utils.Database:
                 raise InventoryError(
                     f"{path} was made by another version of appradar (schema {version}, this "
                     f"one reads schema {SCHEMA_VERSION}); scan into a new database")
+        _add_later_columns(database)
         connection.executescript(TABLES)
         connection.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
