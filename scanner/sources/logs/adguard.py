@@ -50,9 +50,6 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         record = json_record(line, number, reader)
         if record is None:
             continue
-        if not isinstance(record, dict):
-            bad(number, "not a JSON object")
-            continue
         raw = record.get("QH")
         if not isinstance(raw, str):
             question = record.get("Question")

@@ -85,19 +85,18 @@ def mostly(head: bytes, looks_right: Callable[[str], object], limit: int = 40) -
     return bool(lines) and sum(1 for line in lines if looks_right(line)) * 2 > len(lines)
 
 
-def json_record(line: str, number: int, reader: LogReader) -> Any:
-    """The JSON value on a JSON-lines line; a blank line is skipped, anything else counted bad.
-
-    Returns `None` for both, so callers go on to the next line.
+def json_record(line: str, number: int, reader: LogReader) -> dict[str, Any] | None:
+    """The JSON object on a JSON-lines line; a blank line is skipped, anything else (bad JSON,
+    or JSON that is no object) counted bad. Returns `None` for both, so callers go on.
     """
     try:
-        return json.loads(line)
+        record = json.loads(line)
     except ValueError:
-        if line.isspace():
-            reader.skipped += 1
-        else:
-            reader.bad(number, "not a JSON object")
-        return None
+        record = None
+    if isinstance(record, dict):
+        return record
+    reader.not_a_record(number, line, "not a JSON object")
+    return None
 
 
 def head_lines(head: bytes, limit: int = 40) -> list[str]:

@@ -83,7 +83,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         record = json_record(line, number, reader)
         if record is None:
             continue
-        if not isinstance(record, dict) or "event_type" not in record:
+        if "event_type" not in record:
             bad(number, "not an eve event (no event_type)")
             continue
         if record["event_type"] in SKIP_EVENTS:

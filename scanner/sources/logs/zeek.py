@@ -157,9 +157,6 @@ def _parse_json(kind: str, lines: Iterable[str], path: Path, reader: LogReader) 
         record = json_record(line, number, reader)
         if record is None:
             continue
-        if not isinstance(record, dict):
-            bad(number, "not a JSON object")
-            continue
         raw = record.get(column)
         if not isinstance(raw, str) or raw in UNSET:
             continue
