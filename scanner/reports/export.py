@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.reports.render import as_csv
-from scanner.signatures.model import EEA_COUNTRIES
+from scanner.signatures.model import known_outside_eea
 
 SITE_COLUMN = ("site", "Site", "Locatie")
 COLUMNS: list[tuple[str, str, str]] = [  # key, English header, Dutch header
@@ -96,8 +96,7 @@ def _action(app: dict[str, Any]) -> str:
     """What the FG should do; a non-EEA vendor or parent means a transfer to check."""
     if app["eea"] is False:
         return "add to the register; check the transfer outside the EEA"
-    parent_country = app.get("parent_country") or ""
-    if parent_country and parent_country != "unknown" and parent_country not in EEA_COUNTRIES:
+    if known_outside_eea(app.get("parent_country") or ""):
         return "add to the register; check access by the parent company outside the EEA"
     return "add to the register or stop using"
 

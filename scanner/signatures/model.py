@@ -12,6 +12,11 @@ EEA_COUNTRIES = frozenset({
 })
 
 
+def known_outside_eea(country: str) -> bool:
+    """A known country (ISO code) outside the EEA; '' and 'unknown' are not."""
+    return country not in ("", "unknown") and country not in EEA_COUNTRIES
+
+
 class Kind(StrEnum):
     APP = "app"  # something a school must account for in its register
     INFRASTRUCTURE = "infrastructure"  # CDNs, sign-in, OS updates: never on the unregistered list
@@ -41,8 +46,7 @@ class App:
     @property
     def parent_outside_eea(self) -> bool:
         """A parent company outside the EEA: its home law may reach the data (e.g. CLOUD Act)."""
-        return bool(self.parent_country) and self.parent_country != "unknown" \
-            and self.parent_country not in EEA_COUNTRIES
+        return known_outside_eea(self.parent_country)
 
     @property
     def needs_register(self) -> bool:
