@@ -34,7 +34,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,7 @@ MAX_SIDECAR = 64 * 1024
 MANIFEST = "MANIFEST.json"
 KINDS = ("apps", "infrastructure", "trackers")
 SHOWN_PROBLEMS = 5
+CHUNK_BYTES = 64 * 1024  # read and hashed a piece at a time, never whole
 
 _HEX = re.compile(r"[0-9a-f]{64}\Z")
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
@@ -290,18 +291,14 @@ def _fetch_http(url: str, sink: IO[bytes], max_bytes: int, timeout: float) -> st
             if declared.isdigit() and int(declared) > max_bytes:
                 raise UpdateError(f"{url} is {int(declared):,} bytes, more than the limit of "
                                   f"{max_bytes:,}; nothing was changed")
-            digest, size = hashlib.sha256(), 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UpdateError(f"{url} is more than the limit of {max_bytes:,} bytes; "
-                                      f"download stopped, nothing was changed")
-                digest.update(chunk)
-                sink.write(chunk)
+            digest, size = _copy_capped(
+                response.iter_content(CHUNK_BYTES), sink, max_bytes,
+                f"{url} is more than the limit of {max_bytes:,} bytes; download stopped, "
+                f"nothing was changed")
             if declared.isdigit() and size != int(declared):
                 raise UpdateError(f"{url}: the download stopped after {size:,} of "
                                   f"{int(declared):,} bytes; nothing was changed")
-            return digest.hexdigest()
+            return digest
     except requests.RequestException as error:
         raise UpdateError(f"downloading {url} failed: {_reason(error, timeout)}; nothing was "
                           f"changed") from None
@@ -323,19 +320,27 @@ def _reason(error: Exception, timeout: float) -> str:
 
 
 def _fetch_file(path: str, sink: IO[bytes], max_bytes: int) -> str:
-    digest, size = hashlib.sha256(), 0
     try:
         with open(path, "rb") as source:
-            while chunk := source.read(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UpdateError(f"{path} is more than the limit of {max_bytes:,} bytes; "
-                                      f"nothing was changed")
-                digest.update(chunk)
-                sink.write(chunk)
+            digest, _ = _copy_capped(
+                iter(lambda: source.read(CHUNK_BYTES), b""), sink, max_bytes,
+                f"{path} is more than the limit of {max_bytes:,} bytes; nothing was changed")
     except OSError as error:
         raise UpdateError(f"cannot read {path}: {error.strerror or error}") from None
-    return digest.hexdigest()
+    return digest
+
+
+def _copy_capped(chunks: Iterable[bytes], sink: IO[bytes], max_bytes: int,
+                 too_big: str) -> tuple[str, int]:
+    """Copy `chunks` into `sink`, stopping with `too_big` past `max_bytes`; (SHA-256, size)."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise UpdateError(too_big)
+        digest.update(chunk)
+        sink.write(chunk)
+    return digest.hexdigest(), size
 
 
 def _sidecar_hash(fetch: Fetch, url: str) -> str:
