@@ -37,6 +37,7 @@ FINGERPRINT_BYTES = 1 << 20
 LOG_HEAD = 4096  # characters of a log that identify it across growth and rotation
 FLUSH_OBSERVATIONS = 100_000  # a transaction at most: bounds memory and what a crash re-reads
 FLUSH_SECONDS = 5.0
+OBSERVATION_GROUP = 2048  # observations of a log handed to the writer at once
 
 
 @dataclass
@@ -211,10 +212,20 @@ class Scanner:
         found = 0
 
         def observations() -> Iterator[tuple[int, list[Observation]]]:
+            """Observations in groups (one when following), each with its last line."""
             nonlocal found
+            size = 1 if follow else OBSERVATION_GROUP
+            group: list[Observation] = []
+            number = 0
             for number, item in reader:
                 found += 1
-                yield number, [item]
+                if number > done:  # lines an earlier run stored are read, not stored again
+                    group.append(item)
+                    if len(group) >= size:
+                        yield number, group
+                        group = []
+            if group:
+                yield number, group
 
         try:
             self._pump(observations(), path, import_id, done, run_id, lambda: reader.lines,

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from scanner import scan as scan_module
+from scanner.extract import Observation
 from scanner.inventory.writer import is_reverse_lookup
 from scanner.sources.logs import read_log
 from tests.conftest import DATA
+from tests.test_scan import scanner_for, snapshot
 
 LOGS = DATA / "logs"
 TRUTHS = sorted(LOGS.glob("*/*.truth.json"))
@@ -117,6 +120,71 @@ def test_rotated_and_compressed_logs_are_not_counted_twice(app, tmp_path: Path) 
     log.write_text(pihole_lines(400, 50))
     app("scan", str(rotated), str(log))
     assert hits(app) == 450
+
+
+def school_lines(count: int) -> str:
+    """A log where devices ask the same names again and again, as in a school."""
+    return "".join(f"Sep  8 {8 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d} dnsmasq[577]: "
+                   f"query[A] host{i * 7 % 13}.magister.net from 10.1.0.{i % 11 + 1}\n"
+                   for i in range(count))
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_an_interrupted_log_import_resumes_without_double_counting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compressed: bool) -> None:
+    """Small batches, and groups of another size in the second run, so its groups would
+    straddle what the first run stored; a gzip log cannot be read on from a byte offset and
+    is read again from its start."""
+    log = tmp_path / ("school.log.gz" if compressed else "school.log")
+    text = school_lines(9000).encode()
+    log.write_bytes(gzip.compress(text) if compressed else text)
+    clean = tmp_path / "clean.db"
+    scanner_for(clean).run([str(log)])
+    monkeypatch.setattr(scan_module, "FLUSH_OBSERVATIONS", 500)
+    monkeypatch.setattr(scan_module, "OBSERVATION_GROUP", 7)
+    interrupted = tmp_path / "interrupted.db"
+    (tmp_path / "interrupted.db.key").write_bytes((tmp_path / "clean.db.key").read_bytes())
+    calls = []
+
+    def stop_after_three_batches(path: str, line: int) -> None:
+        calls.append(line)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    scanner = scanner_for(interrupted)
+    scanner.on_progress = stop_after_three_batches
+    assert scanner.run([str(log)]).interrupted
+    done = sqlite3.connect(interrupted).execute(
+        "SELECT frames_done, status FROM imports").fetchone()
+    assert done == (calls[2], "partial")
+    assert snapshot(interrupted) != snapshot(clean)
+    monkeypatch.setattr(scan_module, "OBSERVATION_GROUP", 5)
+    second = scanner_for(interrupted).run([str(log)])
+    assert [item.status for item in second.files] == ["resumed"]
+    assert second.stats.records == 9000 - (0 if compressed else calls[2])
+    assert snapshot(interrupted) == snapshot(clean)
+    assert len(snapshot(clean)["device_days"]) == 13 * 11  # every device asked every name
+
+
+def test_device_days_of_a_failed_batch_are_written_again(tmp_path: Path) -> None:
+    """The writer remembers which device-day rows it stored, but only once they are committed."""
+    database = tmp_path / "inventory.db"
+    scanner = scanner_for(database)
+    seen = Observation(1_600_000_000.0, bytes([10, 0, 0, 7]), "www.magister.net", "dns")
+
+    def fail() -> None:
+        raise RuntimeError("disk full")
+
+    scanner.writer.add([seen])
+    with pytest.raises(RuntimeError):
+        scanner.writer.flush(fail)
+    assert snapshot(database)["device_days"] == []
+    scanner.writer.add([seen])
+    scanner.writer.flush()
+    scanner.writer.add([seen._replace(time=seen.time + 60)])
+    scanner.writer.flush()
+    assert len(snapshot(database)["device_days"]) == 1
+    assert snapshot(database)["domains"][0][3] == 2  # hits: the failed batch counts no more
 
 
 def test_explicit_and_unknown_formats(app, tmp_path: Path) -> None:

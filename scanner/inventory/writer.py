@@ -23,6 +23,7 @@ from scanner.signatures.catalog import Catalog
 SEEN_BITS = {"dns": 1, "answer": 2, "cname": 4, "sni": 8, "http": 16, "quic": 32, "ech": 64}
 CONTACTS = {"dns", "sni", "http", "quic"}  # answers, CNAMEs, ECH marks repeat a contact
 MAX_CNAME_HOPS = 8
+STORED_DEVICE_DAYS = 500_000  # remembered per writer: about 50 MB at most
 
 @functools.cache
 def _suffixes() -> PublicSuffixList:
@@ -122,9 +123,10 @@ def remember_apps(database: sqlite_utils.Database, catalog: Catalog, app_ids: se
 
 @dataclass
 class Batch:
-    """Observations folded by (name, how, client, hour, alias) — repeats cost one dict hit."""
+    """Observations folded by (name, how, client, local day, alias) — repeats cost one dict
+    hit."""
 
-    seen: dict[tuple[str, str, bytes, int, str], list[float]] = field(default_factory=dict)
+    seen: dict[tuple[str, str, bytes, str, str], list[float]] = field(default_factory=dict)
     observations: int = 0
 
 
@@ -152,19 +154,25 @@ class InventoryWriter:
         self.segment_of = segment_of
         self.batch = Batch()
         reattribute(database, catalog)  # the signatures may have changed since the last run
-        self._days: dict[int, str] = {}
+        self._days: dict[int, str] = {}  # hour since the epoch → local day
         self._domain_ids: dict[str, int] = {}
+        # Device-day rows this writer committed: a device asks the same names all day, and
+        # each batch would otherwise write its rows again (ignored by SQLite, but not free).
+        self._stored_device_days: set[tuple[str, str, str, str]] = set()
 
     def add(self, observations: Iterable[Observation], local_names: bool = False) -> None:
         """Fold observations into the batch; per-observation work is one dictionary hit."""
-        seen = self.batch.seen
+        seen, days = self.batch.seen, self._days
         count = 0
         for item in observations:
-            if (item.local and not local_names) or is_reverse_lookup(item.name):
+            name = item.name
+            if (item.local and not local_names) or (
+                    name.endswith(REVERSE_ZONES) and is_reverse_lookup(name)):
                 continue  # device names on the LAN, and addresses written as names: not apps
             count += 1
             moment = item.time
-            key = (item.name, item.how, item.client, int(moment // 3600), item.owner)
+            hour = int(moment // 3600)
+            key = (name, item.how, item.client, days.get(hour) or self._day(hour), item.owner)
             entry = seen.get(key)
             if entry is None:
                 seen[key] = [1, moment, moment]
@@ -178,30 +186,38 @@ class InventoryWriter:
 
     def _fold(self, batch: Batch) -> Folded:
         folded = Folded()
-        pseudonymise, segment_of, day_of = self.pseudonymise, self.segment_of, self._day
-        for (name, how, client, hour, owner), (hits, first, last) in batch.seen.items():
-            entry = folded.names.get(name)
+        names, daily, device_days, devices = (folded.names, folded.daily, folded.device_days,
+                                              folded.devices)
+        who: dict[bytes, tuple[str, str]] = {}  # client → (segment, pseudonym), once a batch
+        for (name, how, client, day, owner), (hits, first, last) in batch.seen.items():
+            entry = names.get(name)
             if entry is None:
-                folded.names[name] = [hits, first, last, SEEN_BITS[how]]
+                names[name] = [hits, first, last, SEEN_BITS[how]]
             else:
                 entry[0] += hits
-                entry[1] = min(entry[1], first)
-                entry[2] = max(entry[2], last)
+                if first < entry[1]:
+                    entry[1] = first
+                if last > entry[2]:
+                    entry[2] = last
                 entry[3] = int(entry[3]) | SEEN_BITS[how]
-            day = day_of(hour * 3600)
-            segment = segment_of(client)
+            known = who.get(client)
+            if known is None:
+                known = who[client] = (self.segment_of(client),
+                                       self.pseudonymise(client) if client else "")
+            segment, device = known
             if how in CONTACTS:
                 key = (day, segment, name)
-                folded.daily[key] = folded.daily.get(key, 0) + int(hits)
-            if client:
-                device = pseudonymise(client)
-                folded.device_days.add((day, segment, name, device))
-                span = folded.devices.get(device)
+                daily[key] = daily.get(key, 0) + int(hits)
+            if device:
+                device_days.add((day, segment, name, device))
+                span = devices.get(device)
                 if span is None:
-                    folded.devices[device] = [first, last]
+                    devices[device] = [first, last]
                 else:
-                    span[0] = min(span[0], first)
-                    span[1] = max(span[1], last)
+                    if first < span[0]:
+                        span[0] = first
+                    if last > span[1]:
+                        span[1] = last
             if how == "cname" and owner:
                 link = folded.cnames.get((owner, name))
                 if link is None:
@@ -211,11 +227,9 @@ class InventoryWriter:
                     link[1] = max(link[1], last)
         return folded
 
-    def _day(self, moment: float) -> str:
-        key = int(moment // 3600)  # local days can start on any hour boundary
-        day = self._days.get(key)
-        if day is None:
-            day = self._days[key] = time.strftime("%Y-%m-%d", time.localtime(key * 3600))
+    def _day(self, hour: int) -> str:
+        """The local day an hour (since the epoch) starts on; days can begin on any hour."""
+        day = self._days[hour] = time.strftime("%Y-%m-%d", time.localtime(hour * 3600))
         return day
 
     def flush(self, progress: Callable[[], None] | None = None) -> None:
@@ -224,11 +238,15 @@ class InventoryWriter:
         connection = self.database.conn
         with connection:  # BEGIN … COMMIT, or ROLLBACK on any exception (Ctrl-C included)
             connection.execute("BEGIN")
-            self._write(batch)
+            written = self._write(batch)
             if progress is not None:
                 progress()
+        if len(self._stored_device_days) + len(written) > STORED_DEVICE_DAYS:
+            self._stored_device_days.clear()
+        self._stored_device_days |= written  # committed: later batches need not write them
 
-    def _write(self, unfolded: Batch) -> None:
+    def _write(self, unfolded: Batch) -> set[tuple[str, str, str, str]]:
+        """Store a batch; returns the device-day rows it wrote."""
         batch = self._fold(unfolded)
         targets = {alias: target for alias, target in batch.cnames}
         execute_many = self.database.conn.executemany
@@ -263,7 +281,9 @@ class InventoryWriter:
             "last_seen = max(last_seen, excluded.last_seen)",
             [(device, first, last) for device, (first, last) in batch.devices.items()],
         )
-        device_ids = self._device_ids(batch.devices)
+        new_device_days = batch.device_days - self._stored_device_days
+        device_ids = self._device_ids({device for _day, _segment, _name, device
+                                       in new_device_days})
         stored = date.today().isoformat()
         execute_many(
             "INSERT INTO daily (day, site, segment, domain_id, hits, stored) "
@@ -276,9 +296,10 @@ class InventoryWriter:
             "INSERT OR IGNORE INTO device_days (day, site, segment, domain_id, device_id, stored) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             sorted((day, self.site, segment, ids[name], device_ids[device], stored)
-                   for day, segment, name, device in batch.device_days),
+                   for day, segment, name, device in new_device_days),
         )
         remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})
+        return new_device_days
 
     def _attribute(self, name: str, targets: dict[str, str]) -> Attribution:
         return attribute(name, self.catalog,
