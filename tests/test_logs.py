@@ -409,16 +409,39 @@ def test_malformed_lines_are_counted_with_their_place(tmp_path: Path) -> None:
         "Sep  8 16:32:22 dnsmasq[577]: query[A] 10.0.0.1 from 192.168.1.2\n"
         "Sep  8 16:32:23 dnsmasq[577]: forwarded www.example.com to 1.1.1.1\n"
         "Sep  8 16:32:24 dnsmasq[577]: query[AAAA] www.example.com from 192.168.1.2\n"
+        "Sep 38 16:32:25 dnsmasq[577]: query[A] www.example.org from 192.168.1.2\n"
     )
     path = write(tmp_path, "pihole.log", text)
     reader, found = observations(path)
     assert [number for number, _ in found] == [1, 8]
-    assert (reader.lines, reader.skipped, reader.records, reader.malformed) == (8, 1, 7, 3)
+    assert (reader.lines, reader.skipped, reader.records, reader.malformed) == (9, 1, 8, 4)
     assert reader.problems == [
         f"{path}:3: not a dnsmasq log line",
         f"{path}:4: invalid name 'bad_name..com': empty label",
         f"{path}:5: query line without 'name from client'",
+        f"{path}:9: impossible date 'Sep 38 16:32:25'",
     ]
+
+
+def test_zeek_tsv_rows_that_cannot_be_read_are_counted_with_their_place(tmp_path: Path) -> None:
+    fields = "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tquery\tqtype"
+    rows = [
+        "1700000000.5\tC1\t10.0.0.7\t5000\t10.0.0.53\t53\twww.example.com\t1",
+        "1700000001.5\tC2\t10.0.0.7\t5001\t10.0.0.53\t53\tbad_name..com\t1",
+        "1700000002.5\tC3\t10.0.0.7\t5002\t10.0.0.53\t53\t192.0.2.1\t1",
+        "yesterday\tC4\t10.0.0.7\t5003\t10.0.0.53\t53\twww.example.org\t1",
+        "XXXXXXXXXX.XXXXXX\tC5\t10.0.0.7\t5004\t10.0.0.53\t53\twww.example.net\t1",
+        "2023-11-14T22:13:22.5Z\tC6\t10.0.0.8\t5005\t10.0.0.53\t53\tmail.example.net\t1",
+    ]
+    path = write(tmp_path, "dns.log", "#separator \\x09\n#path\tdns\n#fields\t" + fields
+                 + "\n" + "\n".join(rows) + "\n")
+    reader, found = observations(path)
+    assert [(number, item.time, item.name) for number, item in found] == [
+        (4, 1700000000.5, "www.example.com"), (8, 0.0, "www.example.net"),
+        (9, 1700000002.5, "mail.example.net")]  # a masked time reads as 0, ISO 8601 as such
+    assert reader.problems == [f"{path}:5: invalid name 'bad_name..com': empty label",
+                               f"{path}:7: unreadable time 'yesterday'"]
+    assert (reader.records, reader.malformed) == (6, 2)
 
 
 def test_windows_dns_names() -> None:

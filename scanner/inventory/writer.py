@@ -164,15 +164,13 @@ class InventoryWriter:
         """Fold observations into the batch; per-observation work is one dictionary hit."""
         seen, days = self.batch.seen, self._days
         count = 0
-        for item in observations:
-            name = item.name
-            if (item.local and not local_names) or (
+        for moment, client, name, how, local, owner in observations:
+            if (local and not local_names) or (
                     name.endswith(REVERSE_ZONES) and is_reverse_lookup(name)):
                 continue  # device names on the LAN, and addresses written as names: not apps
             count += 1
-            moment = item.time
             hour = int(moment // 3600)
-            key = (name, item.how, item.client, days.get(hour) or self._day(hour), item.owner)
+            key = (name, how, client, days.get(hour) or self._day(hour), owner)
             entry = seen.get(key)
             if entry is None:
                 seen[key] = [1, moment, moment]

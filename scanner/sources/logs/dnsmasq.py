@@ -28,7 +28,9 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
+    names, name_of, clients, bad = reader.names, reader.name_of, reader.clients, reader.bad
+    clock, time_of = reader.clock, reader.time_of
+    new = tuple.__new__  # an Observation with every field given, without its slower __new__
     query = _QUERY.match
     number = 0
     for number, line in enumerate(lines, reader.first_line):
@@ -43,13 +45,17 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             bad(number, "query line without 'name from client'")
             continue
         raw, address = match.groups()
-        name = name_of(number, raw)
-        if name is None:
+        name = names[raw]
+        if not name:  # an address (dropped quietly) or no name at all (malformed)
+            if name is None:
+                name_of(number, raw)
             continue
-        moment = time_of(number, line[:tag])  # 'Sep  8 16:32:19 dnsmasq[577': time, then ignored
-        if moment is None:
+        try:
+            moment = clock(line[:tag])  # 'Sep  8 16:32:19 dnsmasq[577': the time, then ignored
+        except ValueError:
+            time_of(number, line[:tag])
             continue
-        yield number, Observation(moment, clients[address], name, "dns")
+        yield number, new(Observation, (moment, clients[address], name, "dns", "", ""))
     return number
 
 

@@ -93,7 +93,8 @@ def _time(text: str, reader: LogReader) -> float:
 
 def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     column, how, _marks = KINDS[kind]
-    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
+    names, name_of, clients, bad = reader.names, reader.name_of, reader.clients, reader.bad
+    new = tuple.__new__  # an Observation with every field given, without its slower __new__
     separator = "\t"
     fields: list[str] | None = None
     name_at = time_at = client_at = port_at = qtype_at = limit = 0
@@ -131,21 +132,26 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -
             continue
         if how != "dns" and ":" in raw:
             raw = host_from_header(raw)
-        name = name_of(number, raw)
-        if name is None:
+        name = names[raw]
+        if not name:  # an address (dropped quietly) or no name at all (malformed)
+            if name is None:
+                name_of(number, raw)
             continue
         try:
-            moment = _time(parts[time_at], reader) if time_at >= 0 else reader.clock.reference
-        except ValueError as error:
-            bad(number, str(error))
-            continue
+            moment = float(parts[time_at]) if time_at >= 0 else reader.clock.reference
+        except ValueError:
+            try:
+                moment = _time(parts[time_at], reader)
+            except ValueError as error:
+                bad(number, str(error))
+                continue
         client = clients[parts[client_at]] if client_at >= 0 else b""
         if how == "dns":
             local = LOCAL_PORTS.get(parts[port_at], "") if port_at >= 0 else ""
             seen = "answer" if qtype_at >= 0 and parts[qtype_at] == "-" else "dns"
-            yield number, Observation(moment, client, name, seen, local)
+            yield number, new(Observation, (moment, client, name, seen, local, ""))
         else:
-            yield number, Observation(moment, client, name, how)
+            yield number, new(Observation, (moment, client, name, how, "", ""))
     return number
 
 
