@@ -14,6 +14,7 @@ MAX_LABEL = 63
 
 # Letters, digits, hyphen; '_' for service labels (_sip._udp); '*' for wildcard queries.
 _LABEL_OK = re.compile(r"[a-z0-9_*-]{1,63}\Z")
+_ALNUM = re.compile(r"[a-z0-9]")
 
 
 class InvalidName(ValueError):
@@ -49,6 +50,8 @@ def normalise(name: str | bytes) -> str:
             if len(label) > MAX_LABEL:
                 raise InvalidName(f"label longer than {MAX_LABEL} characters")
             raise InvalidName("characters not allowed in a host name")
+    if not _ALNUM.search(name):
+        raise InvalidName("no letter or digit")  # '-', '*', '_': placeholders, not names
     if is_address_literal(name):
         raise InvalidName("an IP address, not a name")
     return name

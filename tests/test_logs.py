@@ -444,10 +444,99 @@ def test_zeek_tsv_rows_that_cannot_be_read_are_counted_with_their_place(tmp_path
     assert (reader.records, reader.malformed) == (6, 2)
 
 
+def test_dnsmasq_without_a_tag_pi_hole_6_and_standard_output(tmp_path: Path) -> None:
+    """Pi-hole v6 writes its own ISO time and no 'dnsmasq[pid]: '; dnsmasq with
+    log-facility=- writes 'dnsmasq: ' and no time, which a container runtime supplies."""
+    pihole6 = write(tmp_path, "pihole.log", (
+        "2025-05-01 10:33:48.949 query[A] aol.com from 10.1.1.1\n"
+        "2025-05-01 10:33:48.949 forwarded aol.com to 127.0.0.1#5335\n"
+        "2025-05-01 10:33:48.953 validation result is INSECURE\n"
+        "2025-05-01 10:33:49.010 7 10.1.1.2/5353 query[AAAA] www.aol.com from 10.1.1.2\n"
+        "unrelated words\n"))
+    reader, found = observations(pihole6, timezone=AMSTERDAM)
+    assert reader.format == "dnsmasq" and reader.sniffed
+    assert [(item.name, item.time) for _, item in found] == [
+        ("aol.com", datetime(2025, 5, 1, 10, 33, 48, 949000, tzinfo=AMSTERDAM).timestamp()),
+        ("www.aol.com", datetime(2025, 5, 1, 10, 33, 49, 10000, tzinfo=AMSTERDAM).timestamp())]
+    assert reader.problems == [f"{pihole6}:5: not a dnsmasq log line"]
+    stdout = write(tmp_path, "dnsmasq.out", (
+        "dnsmasq: query[AAAA] printer.lan from 10.89.0.5\n"
+        "dnsmasq: config printer.lan is NODATA-IPv6\n"),
+        mtime=datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
+    reader, found = observations(stdout)
+    assert reader.format == "dnsmasq" and reader.malformed == 0
+    assert found == [(1, Observation(datetime(2025, 6, 1, 12, 0, tzinfo=UTC).timestamp(),
+                                     packed("10.89.0.5"), "printer.lan", "dns"))]
+    docker = write(tmp_path, "dnsmasq.json", json.dumps(
+        {"log": "dnsmasq: query[A] printer.lan from 10.89.0.5\n", "stream": "stderr",
+         "time": "2025-06-02T07:00:00Z"}) + "\n")
+    _, found = observations(docker)
+    assert found[0][1].time == datetime(2025, 6, 2, 7, 0, tzinfo=UTC).timestamp()
+
+
+def test_bind_without_print_time_gets_the_file_time(tmp_path: Path) -> None:
+    path = write(tmp_path, "queries.log", (
+        "client @0x7f25 127.0.0.1#33923 (www.google.com): view in: query: www.google.com IN A "
+        "+E(0)K (127.0.0.1)\n"
+        "queries: info: client @0x7f99 127.0.0.1#46947 (gitlab.com): query: gitlab.com IN A "
+        "+E(0)K (127.0.0.1)\n"), mtime=datetime(2021, 3, 28, 12, 0, tzinfo=UTC))
+    reader, found = observations(path)
+    assert reader.format == "bind9-named-syslog" and reader.malformed == 0
+    assert [(item.name, item.time) for _, item in found] == [
+        (name, datetime(2021, 3, 28, 12, 0, tzinfo=UTC).timestamp())
+        for name in ("www.google.com", "gitlab.com")]
+
+
+def test_fortigate_csv_format(tmp_path: Path) -> None:
+    """`config log syslogd setting / set format csv`: the pairs are apart by commas."""
+    path = write(tmp_path, "fortigate.log", (
+        'date=2018-12-27,time=14:45:26,logid="1501054802",type="dns",subtype="dns-response",'
+        'eventtime=1545950726,srcip=10.1.1.1,srcport=54621,dstport=53,'
+        'qname="detectportal.firefox.com",qtype="A",ipaddr="104.80.89.26, 104.80.89.24",'
+        'msg="Domain is monitored",action="pass"\n'))
+    reader, found = observations(path)
+    assert reader.format == "fortigate-kv"
+    assert found == [(1, Observation(1545950726.0, packed("10.1.1.1"),
+                                     "detectportal.firefox.com", "dns"))]
+
+
+def test_sophos_timestamp_field(tmp_path: Path) -> None:
+    """SFOS 19+ writes device_name= and an ISO timestamp= with its offset."""
+    path = write(tmp_path, "sophos.log", (
+        '<134>device_name="SFW" timestamp="2026-08-18T16:05:54+0200" log_type="Content '
+        'Filtering" log_component="HTTP" src_ip="10.0.0.10" url="https://www.wikiwijs.nl/" '
+        'domain="www.wikiwijs.nl"\n'))
+    reader, found = observations(path)
+    assert reader.format == "sophos-xg-kv"
+    assert found == [(1, Observation(datetime(2026, 8, 18, 14, 5, 54, tzinfo=UTC).timestamp(),
+                                     packed("10.0.0.10"), "www.wikiwijs.nl", "sni"))]
+
+
+def test_placeholders_are_no_names() -> None:
+    from scanner.names import InvalidName, normalise
+    for placeholder in ("-", "*", "_", "--"):
+        with pytest.raises(InvalidName, match="no letter or digit"):
+            normalise(placeholder)
+    assert normalise("-x-.example") == "-x-.example"  # odd labels stay names, as DNS allows
+
+
 def test_windows_dns_names() -> None:
     assert decode("(3)www(7)example(3)com(0)") == "www.example.com"
     assert decode("(4)_ldap(4)_tcp(2)dc(6)_msdcs(3)lan(0)") == "_ldap._tcp.dc._msdcs.lan"
     assert decode("(0)") == ""
+
+
+def test_windows_dns_root_queries_and_year_first_locales(tmp_path: Path) -> None:
+    """zh-CN and ja-JP servers write 2024/12/2 9:30:50; '(0)' asks for the root zone."""
+    path = write(tmp_path, "dns.log", (
+        "2024/12/2 9:30:50 0D48 PACKET  0000000000 UDP Rcv 10.0.0.7    0c6b   Q "
+        "[0001   D   NOERROR] A      (3)www(9)magister(3)net(0)\n"
+        "2024/12/2 9:30:51 0D48 PACKET  0000000000 UDP Rcv 10.0.0.7    0c6c   Q "
+        "[0001   D   NOERROR] NS     (0)\n"))
+    reader, found = observations(path, timezone=AMSTERDAM)
+    assert (reader.records, reader.malformed) == (2, 0)
+    assert found == [(1, Observation(datetime(2024, 12, 2, 9, 30, 50, tzinfo=AMSTERDAM).timestamp(),
+                                     packed("10.0.0.7"), "www.magister.net", "dns"))]
 
 
 def test_windows_dns_dutch_locale_and_directions(tmp_path: Path) -> None:
@@ -499,6 +588,10 @@ def test_syslog_time_without_zone_or_year(tmp_path: Path) -> None:
     ]
     _, in_utc = observations(path, timezone=UTC)
     assert in_utc[0][1].time - found[0][1].time == 3600
+    spelled_out = write(tmp_path, "wazuh.log", "January 10 08:00:00 dnsmasq[53]: query[A] "
+                        "c.example from 10.0.0.1\n", mtime=datetime(2025, 2, 1, tzinfo=UTC))
+    _, found = observations(spelled_out, timezone=UTC)  # as some syslog templates write it
+    assert found[0][1].time == datetime(2025, 1, 10, 8, tzinfo=UTC).timestamp()
 
 
 def test_times_with_a_zone_ignore_the_timezone_parameter() -> None:

@@ -44,6 +44,7 @@ REGISTRY: dict[str, LogFormat] = {
     for item in (
         pihole_ftl.FORMAT,  # binary: SQLite magic
         suricata.FORMAT,  # JSON lines with event_type
+        zeek.STREAMING,  # _path in every record
         *[item for item in zeek.FORMATS if item.name.endswith("-json")],  # uid + id.orig_h
         adguard.FORMAT,  # JSON lines with QH
         *[item for item in zeek.FORMATS if item.name.endswith("-tsv")],  # #fields header

@@ -52,7 +52,7 @@ class LogFormat:
     parse: Parser
     timezone: tzinfo | None = None  # for times written without a zone; None = local time
     reads_file: bool = False  # parse opens `path` itself (SQLite) and gets no lines
-    timeless: bool = False  # the lines carry no time of their own (CoreDNS)
+    timeless: bool = False  # lines may carry no time of their own (CoreDNS, dnsmasq stdout)
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -321,9 +321,11 @@ class Follow:
 
 
 _KEY_VALUE = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+_KEY_VALUE_CSV = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s",]*)')
 
 
-def key_values(line: str) -> dict[str, str]:
-    """`a=1 b="x y"` → {'a': '1', 'b': 'x y'} (firewall syslog: FortiGate, Sophos)."""
-    return {key: value[1:-1] if value.startswith('"') else value
-            for key, value in _KEY_VALUE.findall(line)}
+def key_values(line: str, commas: bool = False) -> dict[str, str]:
+    """`a=1 b="x y"` → {'a': '1', 'b': 'x y'} (firewall syslog: FortiGate, Sophos); with
+    `commas`, pairs may be separated by commas too (FortiGate's `format csv`)."""
+    pairs = (_KEY_VALUE_CSV if commas else _KEY_VALUE).findall(line)
+    return {key: value[1:-1] if value.startswith('"') else value for key, value in pairs}

@@ -7,7 +7,10 @@
 
 A line is a named line when it carries a `named[pid]: ` syslog tag, starts with BIND's own
 `07-Apr-2022 08:08:10.043` time or the ISO 8601 time of `print-time iso8601(-utc)` (9.18+),
-or starts with `client `. Only `query:` lines give a name;
+or starts with `client ` (after `queries: ` and `info: ` when `print-category` and
+`print-severity` are on). Such a line without any time (`print-time no`) gets the file's
+modification time, or the runtime's when a container log wraps it. Only `query:` lines give a
+name;
 `query failed`, transfers, notifies and resolver chatter are valid lines without one.
 Infoblox NIOS also writes RPZ hits as CEF lines (`RPZ-QNAME ... src=client ... rewrite
 name [A]`); those queries were answered by the policy zone and count as well.
@@ -30,12 +33,13 @@ _QUERY = re.compile(
 _BIND_TIME = re.compile(r"\d\d-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?")
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 _TAG = re.compile(r"\bnamed\[\d+\]: ")
+_UNTIMED = re.compile(r"(?:[a-z-]+: ){0,2}client ")  # [category: ][severity: ]client
 _CEF_RPZ = re.compile(r"\|RPZ-[A-Z]+\|.*?\bsrc=(\S+).*?\brewrite (\S+) ")
 
 
 def sniff(head: bytes) -> bool:
     return mostly(head, lambda line: _TAG.search(line) or _BIND_TIME.match(line)
-                  or line.startswith("client ") or (_ISO_TIME.match(line) and "client " in line))
+                  or _UNTIMED.match(line) or (_ISO_TIME.match(line) and "client " in line))
 
 
 def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
@@ -43,6 +47,8 @@ def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
     own = _BIND_TIME.match(after)
     if own:
         return reader.clock(own.group(0))
+    if tag is None and _UNTIMED.match(line):
+        return reader.clock.reference  # print-time no: the line has no time at all
     return reader.clock(line[: tag.start()] if tag else line)
 
 
@@ -52,7 +58,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
         if tag is None and not _BIND_TIME.match(line) and not _ISO_TIME.match(line) \
-                and not line.startswith("client "):
+                and not _UNTIMED.match(line):
             reader.not_a_record(number, line, "not a named log line")
             continue
         match = _QUERY.search(line)
@@ -74,4 +80,4 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
 
 
 FORMAT = LogFormat(NAME, "BIND 9 named query log (syslog or file, old and new styles)",
-                   sniff, parse)
+                   sniff, parse, timeless=True)

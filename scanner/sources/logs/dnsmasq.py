@@ -2,11 +2,16 @@
 
     Sep  8 16:32:19 dnsmasq[577]: query[A] www.google.co.uk from 192.168.216.233
     Jan 24 15:10:19 host dnsmasq[1]: 7 10.0.0.2/5353 query[AAAA] x.example from 10.0.0.2
+    2025-05-01 10:33:48.949 query[A] aol.com from 10.1.1.1          (Pi-hole v6 pihole.log)
+    dnsmasq: query[A] printer.lan from 10.89.0.5                    (log-facility=-, stdout)
 
 Only `query[...]` lines name what a client asked for; `forwarded` (the server asking its
 upstream), `reply`, `cached` and `config` lines repeat that name and are read as valid lines
-without a name. A line without a `program[pid]: ` tag is malformed. Times are syslog
-(`Mmm dd HH:MM:SS`, no year or zone) or ISO 8601; see `timestamps`.
+without a name. A line is malformed unless it has a `program[pid]: ` tag, starts with an
+ISO 8601 time (Pi-hole v6 writes no tag), or with `dnsmasq: ` (dnsmasq on standard output,
+which writes no time: such a line gets the runtime's time when a container log wraps it,
+else the file's modification time, as CoreDNS lines do). Times are syslog (`Mmm dd
+HH:MM:SS`, no year or zone) or ISO 8601; see `timestamps`.
 """
 
 from __future__ import annotations
@@ -21,37 +26,56 @@ from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 NAME = "dnsmasq"
 _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
 _SNIFF = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
+# A line without a tag: Pi-hole v6's ISO time (group 1), or dnsmasq on standard output.
+_UNTAGGED = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) |dnsmasq(?:\[\d+\])?: ")
+# ...and what such lines say, to tell them from other logs that start with a time.
+_MESSAGE = re.compile(
+    r"(?:\d+ \S+ )?(?:(?:TCP|UDP) \d+ \S+ )?(?:query\[|forwarded |reply |cached|config "
+    r"|validation result|dnssec-|gravity blocked|exactly |regex |special domain|Pi-hole "
+    r"|Rate-limiting|Apple iCloud|Designated Resolver|started, version|compile time|using "
+    r"|read |reading |exiting|DHCP|DNS |/etc/)")
+
+
+def _untagged_line(line: str) -> bool:
+    start = _UNTAGGED.match(line)
+    return start is not None and _MESSAGE.match(line, start.end()) is not None
 
 
 def sniff(head: bytes) -> bool:
-    return mostly(head, _SNIFF.search)
+    return mostly(head, lambda line: _SNIFF.search(line) or _untagged_line(line))
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     names, name_of, clients, bad = reader.names, reader.name_of, reader.clients, reader.bad
     clock, time_of = reader.clock, reader.time_of
     new = tuple.__new__  # an Observation with every field given, without its slower __new__
-    query = _QUERY.match
+    query, untagged = _QUERY.match, _UNTAGGED.match
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         at = line.find(" query[")
         if at < 0:
-            if "]: " not in line:
+            if "]: " not in line and not untagged(line):
                 reader.not_a_record(number, line, "not a dnsmasq log line")
             continue
         match = query(line, at + 1)
         tag = line.find("]: ")
-        if match is None or tag < 0:
+        if match is None:
             bad(number, "query line without 'name from client'")
             continue
+        if tag < 0 or tag > at:  # no 'program[pid]: ' before the query: Pi-hole v6, stdout
+            start = untagged(line)
+            if start is None:
+                bad(number, "query line without 'program[pid]: ' or a time")
+                continue
+            tag = start.end(1) if start.group(1) else 0
         raw, address = match.groups()
         name = names[raw]
         if not name:  # an address (dropped quietly) or no name at all (malformed)
             if name is None:
                 name_of(number, raw)
             continue
-        try:
-            moment = clock(line[:tag])  # 'Sep  8 16:32:19 dnsmasq[577': the time, then ignored
+        try:  # 'Sep  8 16:32:19 dnsmasq[577': the time, then ignored; '' for none at all
+            moment = clock(line[:tag]) if tag else clock.reference
         except ValueError:
             time_of(number, line[:tag])
             continue
@@ -59,4 +83,5 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     return number
 
 
-FORMAT = LogFormat(NAME, "dnsmasq / Pi-hole query log (log-queries)", sniff, parse)
+FORMAT = LogFormat(NAME, "dnsmasq / Pi-hole query log (log-queries)", sniff, parse,
+                   timeless=True)

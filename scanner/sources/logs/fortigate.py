@@ -8,12 +8,14 @@ with the host resolved) is the site contacted, seen as `sni` for HTTPS/SSL and `
 otherwise. `srcip` is the client. Time: `eventtime` (POSIX seconds, or milli-, micro- or
 nanoseconds by its length; always UTC) when present, else `date` + `time` in the `tz`
 offset, else in the reader's zone. FortiOS 7 in RFC 5424 mode writes `eventtime` and no
-`date`/`time`. A line without `logid=` or any time field is malformed; other event types
-are valid lines without a name.
+`date`/`time`. With `set format csv` the pairs are apart by commas instead of spaces. A line
+without `logid=` or any time field is malformed; other event types are valid lines without a
+name.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -24,12 +26,13 @@ from scanner.sources.logs.base import LogFormat, LogReader, Parsed, key_values, 
 from scanner.sources.logs.timestamps import Clock, zone_from_text
 
 NAME = "fortigate-kv"
+_LOGID = re.compile(r"[\s,]logid=")  # pairs apart by spaces, or by commas (`format csv`)
 _SECURE = {"HTTPS", "SSL", "QUIC"}
 
 
 def sniff(head: bytes) -> bool:
     return mostly(head, lambda line: ("date=" in line or "eventtime=" in line)
-                  and " logid=" in line and 'device="SFW"' not in line)
+                  and _LOGID.search(line) is not None and 'device="SFW"' not in line)
 
 
 def event_time(fields: dict[str, str], clock: Clock) -> float:
@@ -50,7 +53,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             reader.not_a_record(number, line,
                                 "not a FortiGate log line (no logid= with date= or eventtime=)")
             continue
-        fields = key_values(line)
+        fields = key_values(line, commas=",logid=" in line)
         found = []
         if fields.get("qname"):
             found.append((fields["qname"], "dns"))

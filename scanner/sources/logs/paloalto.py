@@ -49,6 +49,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if fields[4] != "url":
             continue
         raw = host_of(fields[MISC] if "://" in fields[MISC] else "http://" + fields[MISC])
+        if raw in ("", "-"):
+            continue  # '-/': PAN-OS logged no host
         name = name_of(number, raw)
         if name is None:
             continue

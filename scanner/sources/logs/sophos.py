@@ -9,8 +9,10 @@ The host is `domain`, else `website`, else the host of `url` (the first that is 
 name); `https` URLs are seen as
 `sni`, others as `http`. The client is `src_ip` (XG) or `srcip` (UTM). Time: `date` and
 `time` in the `timezone` abbreviation when it is one of the common ones (Sophos writes IST
-for India, its home), else in the reader's zone; UTM lines start with `YYYY:MM:DD-hh:mm:ss`.
-A line with no time at all (SFOS 18.5 "Web Content Policy" alerts) gets the file's time.
+for India, its home), else in the reader's zone; newer SFOS writes `timestamp` (ISO 8601
+with its offset) instead; UTM lines start with `YYYY:MM:DD-hh:mm:ss`, a relay's syslog
+header with its own. A line with no time at all (SFOS 18.5 "Web Content Policy" alerts) gets
+the file's time.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from scanner.sources.logs.squid import host_of
 from scanner.sources.logs.timestamps import zone_from_text
 
 NAME = "sophos-xg-kv"
-_XG = re.compile(r'device="?SF|\blog_id=\S+ log_type=')
+_XG = re.compile(r'device(?:_name)?="?SF|\blog_id=\S+ log_type=')
+_SYSLOG_HEADER = re.compile(r"[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d ")
 _UTM = re.compile(r'\bhttpproxy\[\d+\]: .*\bsys="SecureWeb"')
 
 
@@ -57,11 +60,13 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             if not name:
                 continue
         try:
-            if "date" in fields and "time" in fields:
+            if fields.get("timestamp"):  # SFOS 18.5+: ISO 8601 with its offset
+                moment = clock(fields["timestamp"])
+            elif "date" in fields and "time" in fields:
                 moment_text = datetime.fromisoformat(f"{fields['date']}T{fields['time']}")
                 zone = zone_from_text(fields.get("timezone", "") or "?")
                 moment = clock.local(moment_text.replace(tzinfo=zone) if zone else moment_text)
-            elif line[:1].isdigit() or line.startswith("<"):
+            elif line[:1].isdigit() or line.startswith("<") or _SYSLOG_HEADER.match(line):
                 moment = clock(line)
             else:  # SFOS 18.5 policy lines carry no time at all: the file's is the closest
                 moment = clock.reference

@@ -15,16 +15,20 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+MONTHS |= {name: number for number, name in enumerate(  # as some syslog templates write them
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"), 1)}
 CACHE_LIMIT = 65_536
 FUTURE_SLACK = 86_400.0
 
 _PRI = re.compile(r"<\d{1,3}>(?:1 )?")
 _ISO = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|UTC|[+-]\d\d(?::?\d\d)?)?")
-_YMD_SLASH = re.compile(r"(\d{4})/(\d\d)/(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+_YMD_SLASH = re.compile(  # also as Windows writes it in zh-CN and ja-JP: 2024/12/2 9:30:50
+    r"(\d{4})/(\d{1,2})/(\d{1,2})[ T](\d{1,2}):(\d\d):(\d\d)(?:\.(\d+))?")
 _SOPHOS_UTM = re.compile(r"(\d{4}):(\d\d):(\d\d)-(\d\d):(\d\d):(\d\d)")
 _SYSLOG = re.compile(
-    r"([A-Za-z]{3}) +(\d{1,2}) (?:(\d{4}) )?(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+    r"([A-Za-z]{3,9}) +(\d{1,2}) (?:(\d{4}) )?(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 _CTIME = re.compile(  # OpenWrt logread, ctime(3): 'Sat Nov 28 10:00:00 2026'
     r"[A-Za-z]{3} ([A-Za-z]{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\b")
 _BIND = re.compile(r"(\d\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?")

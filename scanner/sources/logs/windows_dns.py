@@ -58,6 +58,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue  # the server's own lookups at its forwarders, and their replies
         how = "dns" if direction == "Rcv" else "answer"
         raw = decode(wire)
+        if not raw:
+            continue  # '(0)': the root zone (priming, NS .), a lookup but no app's name
         name = name_of(number, raw)
         if name is None:
             continue

@@ -6,6 +6,9 @@ which column holds the name and how it was seen.
 - TSV: `#separator`, `#fields` and `#path` headers say which column is which; a file may hold
   several header blocks (logs concatenated after rotation). `-` and `(empty)` are unset.
 - JSON: one object per line, keys as in TSV (`id.orig_h`), or nested (`"id": {"orig_h"}`).
+  The json-streaming-logs package writes every log into one stream, each record with its
+  `_path` (`dns`, `http`, `conn`, ...): `zeek-json-streaming` reads the four logs there are
+  names in and counts the rest as valid records without one.
 - `ts` is POSIX seconds (TSV, default JSON) or ISO 8601 (JSON with `use_json_iso`). Zeek's test
   baselines mask it as `XXXXXXXXXX.XXXXXX`; such a time reads as 0 rather than dropping
   the line, so those real samples can still be checked name by name.
@@ -23,6 +26,7 @@ import json
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from scanner.errors import InputError
 from scanner.extract import Observation
@@ -156,37 +160,65 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -
 
 
 def _parse_json(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    column, how, _marks = KINDS[kind]
-    name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         record = json_record(line, number, reader)
-        if record is None:
-            continue
-        raw = record.get(column)
-        if not isinstance(raw, str) or raw in UNSET:
-            continue
-        if how != "dns" and ":" in raw:
-            raw = host_from_header(raw)
-        name = name_of(number, raw)
-        if name is None:
-            continue
-        nested = record["id"] if isinstance(record.get("id"), dict) else {}
-        address = record.get("id.orig_h", nested.get("orig_h"))
-        port = record.get("id.resp_p", nested.get("resp_p"))
-        try:
-            moment = _time(str(record["ts"]), reader)
-        except (KeyError, ValueError):
-            bad(number, "no readable 'ts'")
-            continue
-        client = clients[address] if isinstance(address, str) else b""
-        if how == "dns":
-            local = LOCAL_PORTS.get(str(port), "")
-            seen = "dns" if "qtype" in record else "answer"
-            yield number, Observation(moment, client, name, seen, local)
-        else:
-            yield number, Observation(moment, client, name, how)
+        if record is not None:
+            found = _from_json(kind, record, number, reader)
+            if found is not None:
+                yield number, found
     return number
+
+
+def _parse_streaming(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    """Every log in one stream (the json-streaming-logs package): `_path` says which."""
+    number = 0
+    for number, line in enumerate(lines, reader.first_line):
+        record = json_record(line, number, reader)
+        if record is not None and record.get("_path") in KINDS:  # conn, files...: no name
+            found = _from_json(str(record["_path"]), record, number, reader)
+            if found is not None:
+                yield number, found
+    return number
+
+
+def _from_json(kind: str, record: dict[str, Any], number: int,
+               reader: LogReader) -> Observation | None:
+    """The observation in one JSON record of a `kind`.log, if it names a host."""
+    column, how, _marks = KINDS[kind]
+    raw = record.get(column)
+    if not isinstance(raw, str) or raw in UNSET:
+        return None
+    if how != "dns" and ":" in raw:
+        raw = host_from_header(raw)
+    name = reader.name_of(number, raw)
+    if name is None:
+        return None
+    nested = record["id"] if isinstance(record.get("id"), dict) else {}
+    address = record.get("id.orig_h", nested.get("orig_h"))
+    port = record.get("id.resp_p", nested.get("resp_p"))
+    try:
+        moment = _time(str(record["ts"]), reader)
+    except (KeyError, ValueError):
+        reader.bad(number, "no readable 'ts'")
+        return None
+    client = reader.clients[address] if isinstance(address, str) else b""
+    if how == "dns":
+        local = LOCAL_PORTS.get(str(port), "")
+        return Observation(moment, client, name, "dns" if "qtype" in record else "answer", local)
+    return Observation(moment, client, name, how)
+
+
+def _streaming(head: bytes) -> bool:
+    """JSON lines that say which log each record belongs to (`_path`), mostly of Zeek's."""
+    records = []
+    for line in head_lines(head, 10):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            return False
+    return bool(records) and all(isinstance(record, dict) and "_path" in record and "ts" in record
+                                 for record in records)
 
 
 def _sniffer(kind: str, find: Callable[[bytes], str | None]) -> Callable[[bytes], bool]:
@@ -203,3 +235,5 @@ FORMATS = [
               partial(_parse_tsv if encoding == "tsv" else _parse_json, kind))
     for encoding in ("tsv", "json") for kind in KINDS
 ]
+STREAMING = LogFormat("zeek-json-streaming", "Zeek logs in one JSON stream (_path per record)",
+                      _streaming, _parse_streaming)
