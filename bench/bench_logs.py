@@ -4,8 +4,15 @@
     python bench/bench_logs.py [--lines 1000000] [--seed 1] [--repeat 3]
 
 Writes a Pi-hole (dnsmasq) query log and a Zeek dns.log (TSV) of --lines lines each to
-bench/out/ (kept; regenerated when the size or seed differ), then runs, each in its own
-child process so its peak RSS is its own:
+bench/out/ (kept; regenerated when the size or seed differ), in two shapes:
+
+- school: 1,200 devices, each with its own working set of names drawn from a popularity
+  curve (Zipf) over 6,000 names, asking them again and again through the day, plus 15%
+  lookups from the whole curve: a device repeats itself, as real clients do;
+- uniform: every lookup pairs one of 800 random devices with one of 4,000 names at random,
+  so nearly every line is a new device-name pair: the worst case for the inventory.
+
+Then it runs, each in its own child process so its peak RSS is its own:
 
 - bare: `for line in open_text(path): pass` (UTF-8 decoding included, as read_log does it);
 - read_log: `for item in read_log(path): pass`, sniffing included;
@@ -18,6 +25,7 @@ The issue's targets: >= 300,000 lines/s, and >= 25% of the bare loop's rate.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -25,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -52,13 +61,43 @@ def names(rng: random.Random, count: int = 4000) -> list[str]:
 
 
 def clients(rng: random.Random, count: int = 800) -> list[str]:
-    return [f"10.{rng.randrange(1, 3)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-            for _ in range(count)]
+    made: set[str] = set()
+    while len(made) < count:
+        made.add(f"10.{rng.randrange(1, 3)}.{rng.randrange(256)}.{rng.randrange(1, 255)}")
+    return sorted(made)
 
 
-def make_pihole(path: Path, lines: int, rng: random.Random) -> None:
-    """A school day as Pi-hole logs it: each query followed by forwarded/reply/cached lines."""
+Picker = Callable[[], tuple[str, str]]  # the next lookup: (name, client)
+
+
+def uniform(rng: random.Random) -> Picker:
+    """Any of 800 devices asks any of 4,000 names: no device repeats itself."""
     pool, hosts = names(rng), clients(rng)
+    return lambda: (rng.choice(pool), rng.choice(hosts))
+
+
+def school(rng: random.Random, devices: int = 1200, pool_size: int = 6000) -> Picker:
+    """Devices with working sets from a Zipf curve: most lookups repeat the device's own."""
+    pool, hosts = names(rng, pool_size), clients(rng, devices)
+    rng.shuffle(pool)
+    weights = list(itertools.accumulate(1 / rank ** 1.1 for rank in range(1, len(pool) + 1)))
+    working = [sorted(set(rng.choices(pool, cum_weights=weights, k=rng.randrange(30, 150))))
+               for _ in hosts]
+
+    def pick() -> tuple[str, str]:
+        device = rng.randrange(len(hosts))
+        if rng.random() < 0.15:
+            return rng.choices(pool, cum_weights=weights)[0], hosts[device]
+        return rng.choice(working[device]), hosts[device]
+
+    return pick
+
+
+SHAPES = {"school": school, "uniform": uniform}
+
+
+def make_pihole(path: Path, lines: int, pick: Picker, rng: random.Random) -> None:
+    """A school day as Pi-hole logs it: each query followed by forwarded/reply/cached lines."""
     start = 1_700_000_000 - 8 * 3600
     seconds_per_line = 9 * 3600 / lines
     written = 0
@@ -66,7 +105,7 @@ def make_pihole(path: Path, lines: int, rng: random.Random) -> None:
         while written < lines:
             moment = time.gmtime(start + written * seconds_per_line)
             stamp = time.strftime("%b %e %H:%M:%S", moment)
-            name, client = rng.choice(pool), rng.choice(hosts)
+            name, client = pick()
             kind = "A" if rng.random() < 0.6 else "AAAA"
             block = [f"{stamp} dnsmasq[577]: query[{kind}] {name} from {client}\n"]
             outcome = rng.random()
@@ -97,9 +136,8 @@ ZEEK_TYPES = [
 ]
 
 
-def make_zeek(path: Path, lines: int, rng: random.Random) -> None:
+def make_zeek(path: Path, lines: int, pick: Picker, rng: random.Random) -> None:
     """A Zeek dns.log with the standard header and one record per line."""
-    pool, hosts = names(rng), clients(rng)
     start = 1_700_000_000.0
     with open(path, "w") as handle:
         handle.write("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
@@ -107,7 +145,7 @@ def make_zeek(path: Path, lines: int, rng: random.Random) -> None:
         handle.write("#fields\t" + "\t".join(ZEEK_FIELDS) + "\n")
         handle.write("#types\t" + "\t".join(ZEEK_TYPES) + "\n")
         for number in range(lines - 9):
-            name, client = rng.choice(pool), rng.choice(hosts)
+            name, client = pick()
             qtype, qname = (1, "A") if rng.random() < 0.6 else (28, "AAAA")
             answer = f"142.250.{rng.randrange(256)}.{rng.randrange(256)}"
             handle.write(
@@ -169,14 +207,16 @@ def main() -> None:
         child(*arguments.child)
         return
     OUT.mkdir(exist_ok=True)
-    samples = {"pihole": (OUT / f"pihole-{arguments.lines}-{arguments.seed}.log", make_pihole),
-               "zeek-dns": (OUT / f"zeek-dns-{arguments.lines}-{arguments.seed}.log", make_zeek)}
-    failed = False
-    print(f"{'log':<9} {'bare lines/s':>13} {'read_log lines/s':>17} {'ratio':>6} "
+    parse_failed = import_failed = False
+    print(f"{'log':<17} {'bare lines/s':>13} {'read_log lines/s':>17} {'ratio':>6} "
           f"{'scan lines/s':>13} {'names':>8} {'peak RSS MB':>12}")
-    for label, (path, make) in samples.items():
+    for shape, log, make in [(shape, log, make) for shape in SHAPES
+                             for log, make in (("pihole", make_pihole), ("zeek-dns", make_zeek))]:
+        label = f"{log} ({shape})"
+        path = OUT / f"{log}-{shape}-{arguments.lines}-{arguments.seed}.log"
         if not path.exists():
-            make(path, arguments.lines, random.Random(arguments.seed))
+            rng = random.Random(arguments.seed)
+            make(path, arguments.lines, SHAPES[shape](rng), rng)
         bare = min((measure("bare", path) for _ in range(arguments.repeat)),
                    key=lambda run: run[0]["seconds"])
         read = min((measure("read_log", path) for _ in range(arguments.repeat)),
@@ -187,13 +227,14 @@ def main() -> None:
         read_rate = read[0]["lines"] / read[0]["seconds"]
         scan_rate = read[0]["lines"] / scan[0]["seconds"]
         ratio = read_rate / bare_rate
-        failed |= read_rate < TARGET_RATE or ratio < TARGET_SHARE
-        print(f"{label:<9} {bare_rate:>13,.0f} {read_rate:>17,.0f} {ratio:>6.1%} "
+        parse_failed |= read_rate < TARGET_RATE or ratio < TARGET_SHARE
+        import_failed |= scan_rate < TARGET_RATE
+        print(f"{label:<17} {bare_rate:>13,.0f} {read_rate:>17,.0f} {ratio:>6.1%} "
               f"{scan_rate:>13,.0f} {read[0]['observations']:>8,} "
               f"{max(read[1], scan[1]):>12.1f}")
-    print(f"targets: >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the bare loop"
-          f" -> {'not met' if failed else 'met'}")
-
+    print(f"targets: >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the bare loop: "
+          f"read_log {'not met' if parse_failed else 'met'}; "
+          f"scan >= {TARGET_RATE:,} lines/s {'not met' if import_failed else 'met'}")
 
 if __name__ == "__main__":
     main()
