@@ -232,14 +232,32 @@ def test_openwrt_logread_time(tmp_path: Path) -> None:
     assert found[0][1].time == datetime(2026, 11, 28, 10, tzinfo=AMSTERDAM).timestamp()
 
 
-def test_fortigate_rfc5424_lines_have_only_eventtime(tmp_path: Path) -> None:
-    path = write(tmp_path, "fortigate.log", (
+ONE_LINE = {  # a variant in one line: its format, and what it names, when and for whom
+    "fortigate RFC 5424, eventtime only": (
         '<188>1 2025-06-05T18:12:15Z FW01 - - - - eventtime=1749147134399466940 tz="-0500" '
         'logid="1501054803" type="utm" subtype="dns" srcip=10.1.2.3 qname="quiz.example" '
-        'qtype="A"\n'))
-    reader, found = observations(path)
-    assert reader.format == "fortigate-kv"
-    assert [(item.name, item.time) for _, item in found] == [("quiz.example", 1749147134.399467)]
+        'qtype="A"', "fortigate-kv",
+        Observation(1749147134.399467, packed("10.1.2.3"), "quiz.example", "dns")),
+    "fortigate format csv (pairs apart by commas)": (
+        'date=2018-12-27,time=14:45:26,logid="1501054802",type="dns",subtype="dns-response",'
+        'eventtime=1545950726,srcip=10.1.1.1,srcport=54621,dstport=53,'
+        'qname="detectportal.firefox.com",qtype="A",ipaddr="104.80.89.26, 104.80.89.24",'
+        'msg="Domain is monitored",action="pass"', "fortigate-kv",
+        Observation(1545950726.0, packed("10.1.1.1"), "detectportal.firefox.com", "dns")),
+    "sophos SFOS 19: device_name= and an ISO timestamp=": (
+        '<134>device_name="SFW" timestamp="2026-08-18T16:05:54+0200" log_type="Content '
+        'Filtering" log_component="HTTP" src_ip="10.0.0.10" url="https://www.wikiwijs.nl/" '
+        'domain="www.wikiwijs.nl"', "sophos-xg-kv",
+        Observation(datetime(2026, 8, 18, 14, 5, 54, tzinfo=UTC).timestamp(),
+                    packed("10.0.0.10"), "www.wikiwijs.nl", "sni")),
+}
+
+
+@pytest.mark.parametrize("case", ONE_LINE)
+def test_one_line_variants(case: str, tmp_path: Path) -> None:
+    line, log_format, expected = ONE_LINE[case]
+    reader, found = observations(write(tmp_path, "variant.log", line + "\n"))
+    assert (reader.format, found, reader.problems) == (log_format, [(1, expected)], [])
 
 
 def test_squid_logformat_with_extra_fields(tmp_path: Path) -> None:
@@ -485,31 +503,6 @@ def test_bind_without_print_time_gets_the_file_time(tmp_path: Path) -> None:
     assert [(item.name, item.time) for _, item in found] == [
         (name, datetime(2021, 3, 28, 12, 0, tzinfo=UTC).timestamp())
         for name in ("www.google.com", "gitlab.com")]
-
-
-def test_fortigate_csv_format(tmp_path: Path) -> None:
-    """`config log syslogd setting / set format csv`: the pairs are apart by commas."""
-    path = write(tmp_path, "fortigate.log", (
-        'date=2018-12-27,time=14:45:26,logid="1501054802",type="dns",subtype="dns-response",'
-        'eventtime=1545950726,srcip=10.1.1.1,srcport=54621,dstport=53,'
-        'qname="detectportal.firefox.com",qtype="A",ipaddr="104.80.89.26, 104.80.89.24",'
-        'msg="Domain is monitored",action="pass"\n'))
-    reader, found = observations(path)
-    assert reader.format == "fortigate-kv"
-    assert found == [(1, Observation(1545950726.0, packed("10.1.1.1"),
-                                     "detectportal.firefox.com", "dns"))]
-
-
-def test_sophos_timestamp_field(tmp_path: Path) -> None:
-    """SFOS 19+ writes device_name= and an ISO timestamp= with its offset."""
-    path = write(tmp_path, "sophos.log", (
-        '<134>device_name="SFW" timestamp="2026-08-18T16:05:54+0200" log_type="Content '
-        'Filtering" log_component="HTTP" src_ip="10.0.0.10" url="https://www.wikiwijs.nl/" '
-        'domain="www.wikiwijs.nl"\n'))
-    reader, found = observations(path)
-    assert reader.format == "sophos-xg-kv"
-    assert found == [(1, Observation(datetime(2026, 8, 18, 14, 5, 54, tzinfo=UTC).timestamp(),
-                                     packed("10.0.0.10"), "www.wikiwijs.nl", "sni"))]
 
 
 def test_placeholders_are_no_names() -> None:

@@ -56,28 +56,35 @@ def test_scanning_the_same_file_twice_counts_once(app, tmp_path: Path) -> None:
     assert once["domains"] and once["device_days"]
 
 
+def scan_interrupted(path: Path, clean: Path, interrupted: Path) -> int:
+    """Scan `path` into `interrupted` (with `clean`'s key) until three batches are stored;
+    checks the import is left partial there and returns where it stopped."""
+    (interrupted.parent / (interrupted.name + ".key")).write_bytes(
+        (clean.parent / (clean.name + ".key")).read_bytes())
+    calls = []
+
+    def stop_after_three_batches(path: str, unit: int) -> None:
+        calls.append(unit)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    scanner = scanner_for(interrupted)
+    scanner.on_progress = stop_after_three_batches
+    assert scanner.run([str(path)]).interrupted
+    done = sqlite3.connect(interrupted).execute(
+        "SELECT frames_done, status FROM imports").fetchone()
+    assert done == (calls[2], "partial")
+    assert snapshot(interrupted) != snapshot(clean)
+    return calls[2]
+
+
 def test_interrupted_scan_resumes_without_double_counting(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     clean = tmp_path / "clean.db"
     scanner_for(clean).run([str(EXAMPLE)])
     monkeypatch.setattr(scan_module, "FLUSH_OBSERVATIONS", 50)
     interrupted = tmp_path / "interrupted.db"
-    (tmp_path / "interrupted.db.key").write_bytes((tmp_path / "clean.db.key").read_bytes())
-    calls = []
-
-    def stop_after_three_batches(path: str, frame: int) -> None:
-        calls.append(frame)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-
-    scanner = scanner_for(interrupted)
-    scanner.on_progress = stop_after_three_batches
-    result = scanner.run([str(EXAMPLE)])
-    assert result.interrupted
-    done = sqlite3.connect(interrupted).execute(
-        "SELECT frames_done, status FROM imports").fetchone()
-    assert done == (calls[2], "partial")
-    assert snapshot(interrupted) != snapshot(clean)
+    scan_interrupted(EXAMPLE, clean, interrupted)
     second = scanner_for(interrupted).run([str(EXAMPLE)])
     assert [item.status for item in second.files] == ["resumed"]
     assert snapshot(interrupted) == snapshot(clean)

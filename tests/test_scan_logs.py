@@ -14,7 +14,7 @@ from scanner.extract import Observation
 from scanner.inventory.writer import is_reverse_lookup
 from scanner.sources.logs import read_log
 from tests.conftest import DATA
-from tests.test_scan import scanner_for, snapshot
+from tests.test_scan import scan_interrupted, scanner_for, snapshot
 
 LOGS = DATA / "logs"
 TRUTHS = sorted(LOGS.glob("*/*.truth.json"))
@@ -143,25 +143,11 @@ def test_an_interrupted_log_import_resumes_without_double_counting(
     monkeypatch.setattr(scan_module, "FLUSH_OBSERVATIONS", 500)
     monkeypatch.setattr(scan_module, "OBSERVATION_GROUP", 7)
     interrupted = tmp_path / "interrupted.db"
-    (tmp_path / "interrupted.db.key").write_bytes((tmp_path / "clean.db.key").read_bytes())
-    calls = []
-
-    def stop_after_three_batches(path: str, line: int) -> None:
-        calls.append(line)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-
-    scanner = scanner_for(interrupted)
-    scanner.on_progress = stop_after_three_batches
-    assert scanner.run([str(log)]).interrupted
-    done = sqlite3.connect(interrupted).execute(
-        "SELECT frames_done, status FROM imports").fetchone()
-    assert done == (calls[2], "partial")
-    assert snapshot(interrupted) != snapshot(clean)
+    stored = scan_interrupted(log, clean, interrupted)
     monkeypatch.setattr(scan_module, "OBSERVATION_GROUP", 5)
     second = scanner_for(interrupted).run([str(log)])
     assert [item.status for item in second.files] == ["resumed"]
-    assert second.stats.records == 9000 - (0 if compressed else calls[2])
+    assert second.stats.records == 9000 - (0 if compressed else stored)
     assert snapshot(interrupted) == snapshot(clean)
     assert len(snapshot(clean)["device_days"]) == 13 * 11  # every device asked every name
 
