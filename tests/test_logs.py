@@ -250,6 +250,10 @@ ONE_LINE = {  # a variant in one line: its format, and what it names, when and f
         'domain="www.wikiwijs.nl"', "sophos-xg-kv",
         Observation(datetime(2026, 8, 18, 14, 5, 54, tzinfo=UTC).timestamp(),
                     packed("10.0.0.10"), "www.wikiwijs.nl", "sni")),
+    "squid through syslog (access_log syslog:), 'squid[pid]: ' tag": (
+        "Nov 28 10:00:00 proxy squid[812]: 1764324000.123      5 10.0.0.9 TCP_MISS/200 512 GET "
+        "http://www.wikiwijs.nl/ - HIER_DIRECT/1.2.3.4 text/html", "squid-native",
+        Observation(1764324000.123, packed("10.0.0.9"), "www.wikiwijs.nl", "http")),
 }
 
 
@@ -667,6 +671,17 @@ def test_unbound_replies_count_only_without_query_lines(tmp_path: Path) -> None:
     _, found = observations(both)
     assert [number for number, _ in found] == [1, 3]
     assert found[0][1] == Observation(1625491526.0, packed("10.0.0.7"), "www.example.com", "dns")
+
+
+def test_squid_lines_without_a_host_are_no_error(tmp_path: Path) -> None:
+    """A scanner's 'GET /' sent to the proxy port, and Squid's own error pseudo-URLs."""
+    path = write(tmp_path, "access.log", (
+        "1753229566.990      0 192.168.68.50 NONE_NONE/000 0 - "
+        "error:transaction-end-before-headers - HIER_NONE/- -\n"
+        "1753229580.417     15 192.168.68.50 NONE_NONE/400 3896 GET / - HIER_NONE/- text/html\n"
+        "1753229580.500     15 192.168.68.50 NONE_NONE/400 3896 OPTIONS * - HIER_NONE/- -\n"))
+    reader, found = observations(path)
+    assert (reader.format, reader.records, reader.malformed, found) == ("squid-native", 3, 0, [])
 
 
 def test_squid_hosts() -> None:

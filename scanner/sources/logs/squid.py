@@ -10,7 +10,10 @@ type. The host is the URL's (scheme, user, port and path removed) or CONNECT's t
 A `logformat` that adds fields (the client port after the client, byte counts after the
 status, as in Squid's own examples) is read too: the URL is the field after the method,
 the first word of capitals after the code/status field.
-Requests to an address, and Squid's own `error:` pseudo-URLs, are valid lines without a name.
+Requests to an address or for a bare path (`GET /`, sent to the proxy as if it were the
+server), and Squid's own `error:` pseudo-URLs, are valid lines without a name. Lines Squid
+sends through syslog (`access_log syslog:`) are read after their syslog header and tag:
+`2017-04-14T10:00:28+02:00 proxy (squid-1): 1492156828.806 ...`.
 Every name is recorded as `http`: the client named it in a request to the proxy.
 """
 
@@ -27,10 +30,19 @@ from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 NAME = "squid-native"
 _LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ (?:\d+ )?[A-Z_]+/\d{3} \d+ \S+ \S+")
 _METHOD = re.compile(r"[A-Z][A-Z_-]*\Z")
+_SYSLOG_TAG = re.compile(r".*?[ :]\(?squid(?:-\d+)?\)?(?:\[\d+\])?: ")  # '(squid-1): '
+
+
+def native(line: str) -> str:
+    """The access.log line itself: as written, or after a syslog header and Squid's tag."""
+    if line[:1].isdigit() and _LINE.match(line):
+        return line
+    tag = _SYSLOG_TAG.match(line)
+    return line[tag.end():] if tag and _LINE.match(line, tag.end()) else line
 
 
 def sniff(head: bytes) -> bool:
-    return mostly(head, _LINE.match)
+    return mostly(head, lambda line: _LINE.match(native(line)))
 
 
 def host_of(url: str) -> str:
@@ -52,6 +64,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     number = 0
     for number, line in enumerate(lines, reader.first_line):
+        line = native(line)
         fields = line.split(None, 7)
         if len(fields) < 7:
             reader.not_a_record(number, line,
@@ -66,8 +79,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if url is None:
             bad(number, "no request method and URL after the code/status field")
             continue
-        if url.startswith("error:") or url == "-":
-            continue
+        if url.startswith(("error:", "/")) or url in ("-", "*"):
+            continue  # no host: Squid's own errors, a bare path, OPTIONS *
         raw = host_of(url)
         name = name_of(number, raw)
         if name is None:
