@@ -254,6 +254,18 @@ ONE_LINE = {  # a variant in one line: its format, and what it names, when and f
         "Nov 28 10:00:00 proxy squid[812]: 1764324000.123      5 10.0.0.9 TCP_MISS/200 512 GET "
         "http://www.wikiwijs.nl/ - HIER_DIRECT/1.2.3.4 text/html", "squid-native",
         Observation(1764324000.123, packed("10.0.0.9"), "www.wikiwijs.nl", "http")),
+    "umbrella proxy with a destination column: the client four before the verdict": (
+        '"2017-10-02 23:52:53","PC12","AD User,Site,Network","10.0.0.12","1.1.1.91","1.1.1.92",'
+        '"","ALLOWED","https://www.wikiwijs.nl/x","","Mozilla/5.0","200","562","1489"',
+        "cisco-umbrella-proxy-csv",
+        Observation(datetime(2017, 10, 2, 23, 52, 53, tzinfo=UTC).timestamp(),
+                    packed("10.0.0.12"), "www.wikiwijs.nl", "sni")),
+    "umbrella proxy without one: three before": (
+        '"2017-10-02 23:52:53","user","AD User,Site,Network","10.0.0.12","1.1.1.91","",'
+        '"BLOCKED","http://quiz.example/the.js","","Mozilla/5.0","403","562","1489"',
+        "cisco-umbrella-proxy-csv",
+        Observation(datetime(2017, 10, 2, 23, 52, 53, tzinfo=UTC).timestamp(),
+                    packed("10.0.0.12"), "quiz.example", "http")),
 }
 
 

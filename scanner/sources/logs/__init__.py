@@ -52,6 +52,7 @@ REGISTRY: dict[str, LogFormat] = {
         squid.FORMAT,  # epoch, elapsed, client, CODE/status
         paloalto.FORMAT,  # CSV with ,YYYY/MM/DD hh:mm:ss,serial,TYPE,
         umbrella.FORMAT,  # quoted CSV with Allowed/Blocked
+        umbrella.PROXY,  # quoted CSV with ALLOWED/BLOCKED/WARNED and a URL
         sophos.FORMAT,  # key=value with device="SFW" / log_id= (before FortiGate's date=)
         fortigate.FORMAT,  # key=value with date= and logid=
         coredns.FORMAT,  # [INFO] client:port - id "TYPE CLASS name ..."
@@ -67,7 +68,7 @@ ALIASES = {
     "adguard": "adguard-querylog", "bind": "bind9-named-syslog", "bind9": "bind9-named-syslog",
     "windows-dns": "windows-dns-debug", "suricata": "suricata-eve", "squid": "squid-native",
     "fortigate": "fortigate-kv", "sophos": "sophos-xg-kv", "paloalto": "paloalto-csv",
-    "umbrella": "cisco-umbrella-dns-csv",
+    "umbrella": "cisco-umbrella-dns-csv", "umbrella-proxy": "cisco-umbrella-proxy-csv",
 }
 
 __all__ = ["ALIASES", "REGISTRY", "LogFormat", "LogReader", "open_text", "read_log", "sniff",
