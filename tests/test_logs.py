@@ -696,6 +696,33 @@ def test_squid_lines_without_a_host_are_no_error(tmp_path: Path) -> None:
     assert (reader.format, reader.records, reader.malformed, found) == ("squid-native", 3, 0, [])
 
 
+def test_squid_combined_logformat(tmp_path: Path) -> None:
+    """`logformat combined` (%>a %[ui %[un [%tl] "%rm %ru HTTP/%rv" %>Hs %<st ...); a web
+    server's log of the same shape asks for paths and is not taken for a proxy's."""
+    path = write(tmp_path, "access.log", (
+        '10.0.0.5 - - [03/Dec/2025:12:42:15 -0700] "GET http://www.wikiwijs.nl/a?b HTTP/1.1" '
+        '200 10139 "-" "Wget/1.21.1" TCP_MISS:HIER_DIRECT\n'
+        '10.0.0.6 - jan [03/Dec/2025:12:42:16.250 -0700] "CONNECT teams.microsoft.com:443 '
+        'HTTP/1.1" 200 5809 "-" "-" TCP_TUNNEL:HIER_DIRECT\n'
+        '10.0.0.6 - - [03/Dec/2025:12:42:17 -0700] "GET / HTTP/1.1" 400 3896 "-" "-" '
+        'NONE_NONE:HIER_NONE\n'
+        'half a line\n'))
+    reader, found = observations(path)
+    seven_hours = timezone(timedelta(hours=-7))
+    assert reader.format == "squid-combined"
+    assert found == [
+        (1, Observation(datetime(2025, 12, 3, 12, 42, 15, tzinfo=seven_hours).timestamp(),
+                        packed("10.0.0.5"), "www.wikiwijs.nl", "http")),
+        (2, Observation(datetime(2025, 12, 3, 12, 42, 16, 250000, tzinfo=seven_hours).timestamp(),
+                        packed("10.0.0.6"), "teams.microsoft.com", "http"))]
+    assert reader.problems == [f"{path}:4: not a Squid combined log line"]
+    web_server = write(tmp_path, "nginx.log", "".join(
+        f'10.0.0.{n} - - [03/Dec/2025:12:42:1{n} +0100] "GET /page{n} HTTP/1.1" 200 512 "-" "-"\n'
+        for n in range(4)))
+    with pytest.raises(InputError, match="in no log format"):
+        read_log(web_server)
+
+
 def test_squid_hosts() -> None:
     _, found = observations(LOGS / "squid-native" / "beats_access1.log")
     first = found[0]

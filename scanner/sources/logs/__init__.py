@@ -50,6 +50,7 @@ REGISTRY: dict[str, LogFormat] = {
         *[item for item in zeek.FORMATS if item.name.endswith("-tsv")],  # #fields header
         windows_dns.FORMAT,  # "DNS Server log" header or PACKET lines
         squid.FORMAT,  # epoch, elapsed, client, CODE/status
+        squid.COMBINED,  # client - user [time] "METHOD http://host/..." status
         paloalto.FORMAT,  # CSV with ,YYYY/MM/DD hh:mm:ss,serial,TYPE,
         umbrella.FORMAT,  # quoted CSV with Allowed/Blocked
         umbrella.PROXY,  # quoted CSV with ALLOWED/BLOCKED/WARNED and a URL

@@ -1,4 +1,4 @@
-r"""Squid `access.log` in the native format.
+r"""Squid `access.log` in the native format, and in `logformat combined`.
 
     1157689320.327   2864 10.105.21.199 TCP_MISS/200 10182 GET http://www.goonernews.com/ \
         badeyek DIRECT/207.58.145.61 text/html
@@ -15,6 +15,14 @@ server), and Squid's own `error:` pseudo-URLs, are valid lines without a name. L
 sends through syslog (`access_log syslog:`) are read after their syslog header and tag:
 `2017-04-14T10:00:28+02:00 proxy (squid-1): 1492156828.806 ...`.
 Every name is recorded as `http`: the client named it in a request to the proxy.
+
+`squid-combined` reads the Apache-like `logformat combined` (and `common`):
+
+    10.0.0.5 - - [03/Dec/2025:12:42:15 -0700] "GET http://www.example.org/ HTTP/1.1" 200 ...
+
+client, ident, user, [time], "method URL version", status, ... A web server's access log
+has the same shape but asks for paths, not whole URLs: it is only taken for Squid's when most
+lines ask for a URL with a host (or CONNECT one).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from pathlib import Path
 
 from scanner.extract import Observation
 from scanner.names import host_from_header
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, mostly
 
 NAME = "squid-native"
 _LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ (?:\d+ )?[A-Z_]+/\d{3} \d+ \S+ \S+")
@@ -101,4 +109,37 @@ def _url_after_method(line: str) -> str | None:
     return None
 
 
+_COMBINED = re.compile(r'(\S+) \S+ \S+ \[([^\]]+)\] "([A-Z_-]+) (\S+)[^"]*" \d{3} ')
+
+
+def sniff_combined(head: bytes) -> bool:
+    """Most lines of the combined shape, and most of those asking for a URL with a host."""
+    requests = [match for match in map(_COMBINED.match, head_lines(head)) if match]
+    proxied = sum(1 for match in requests if "://" in match.group(4) or match.group(3) == "CONNECT")
+    return len(requests) * 2 > len(head_lines(head)) and proxied * 2 > len(requests)
+
+
+def parse_combined(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    name_of, clients, time_of = reader.name_of, reader.clients, reader.time_of
+    number = 0
+    for number, line in enumerate(lines, reader.first_line):
+        match = _COMBINED.match(line)
+        if match is None:
+            reader.not_a_record(number, line, "not a Squid combined log line")
+            continue
+        address, stamp, _method, url = match.groups()
+        if url.startswith(("error:", "/")) or url in ("-", "*"):
+            continue
+        name = name_of(number, host_of(url))
+        if name is None:
+            continue
+        moment = time_of(number, stamp)
+        if moment is None:
+            continue
+        yield number, Observation(moment, clients[address], name, "http")
+    return number
+
+
 FORMAT = LogFormat(NAME, "Squid access.log (native format)", sniff, parse)
+COMBINED = LogFormat("squid-combined", "Squid access.log (logformat combined or common)",
+                     sniff_combined, parse_combined)

@@ -34,6 +34,8 @@ _CTIME = re.compile(  # OpenWrt logread, ctime(3): 'Sat Nov 28 10:00:00 2026'
 _BIND = re.compile(r"(\d\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 _WINDOWS = re.compile(
     r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}),? (\d{1,2}):(\d\d):(\d\d)(?: ?([AaPp])\.?[Mm]\.?)?")
+_CLF = re.compile(  # common log format, as web servers and Squid's `logformat combined` write it
+    r"\[?(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: ([+-]\d{4}))?")
 _EPOCH = re.compile(r"\[?(\d{9,10}(?:\.\d+)?)\]?(?:\s|$)")
 _ZONE_NAMES = {
     "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120,
@@ -110,6 +112,14 @@ class Clock:
         match = _EPOCH.match(text)
         if match:
             return float(match.group(1))
+        match = _CLF.match(text)
+        if match and match.group(2).lower() in MONTHS:
+            day, month, year, hour, minute, second, fraction, zone = match.groups()
+            moment = datetime(int(year), MONTHS[month.lower()], int(day), int(hour), int(minute),
+                              int(second), _fraction(fraction))
+            if zone:
+                moment = moment.replace(tzinfo=zone_from_text(zone))
+            return self.local(moment)
         match = _BIND.match(text)
         if match and match.group(2).lower() in MONTHS:
             day, month, year, hour, minute, second, fraction = match.groups()
