@@ -208,6 +208,22 @@ def test_suricata_8_requests_and_responses(tmp_path: Path) -> None:
         ("a.example", packed("10.0.0.5"), "dns"), ("a.example", packed("10.0.0.5"), "answer")]
 
 
+def test_suricata_events_without_a_name_are_counted_not_decoded(tmp_path: Path) -> None:
+    """A flow event whose app_proto is tls names nothing; a cut-off one is still malformed;
+    an event re-written with spaces after the colons (json.dumps) is still read."""
+    flow = ('{"timestamp":"2026-11-28T10:00:00.000000+0000","flow_id":1,"event_type":"flow",'
+            '"src_ip":"10.0.0.5","app_proto":"tls","flow":{"pkts_toserver":4}}')
+    dns = json.dumps({"timestamp": "2026-11-28T10:00:01.000000+0000", "event_type": "dns",
+                      "src_ip": "10.0.0.5", "dest_port": 53,
+                      "dns": {"type": "query", "rrname": "www.wikiwijs.nl", "rrtype": "A"}})
+    path = write(tmp_path, "eve.json", f"{flow}\n{flow[:70]}\n{dns}\n")
+    reader, found = observations(path)
+    assert (reader.records, reader.malformed) == (3, 1)
+    assert reader.problems == [f"{path}:2: not a JSON object"]
+    assert [(number, item.name, item.client) for number, item in found] == [
+        (3, "www.wikiwijs.nl", packed("10.0.0.5"))]
+
+
 def test_utf16_and_byte_order_marks(tmp_path: Path) -> None:
     """Windows PowerShell exports logs as UTF-16, Notepad saves UTF-8 with a byte-order mark:
     both read like the plain file, first line included."""

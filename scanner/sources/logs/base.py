@@ -15,7 +15,6 @@ import codecs
 import gzip
 import io
 import ipaddress
-import json
 import lzma
 import os
 import re
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
+
+import orjson
 
 from scanner.extract import Observation
 from scanner.names import InvalidName, is_address_literal, normalise
@@ -90,8 +91,8 @@ def json_record(line: str, number: int, reader: LogReader) -> dict[str, Any] | N
     or JSON that is no object) counted bad. Returns `None` for both, so callers go on.
     """
     try:
-        record = json.loads(line)
-    except ValueError:
+        record = orjson.loads(line)
+    except ValueError:  # orjson.JSONDecodeError is one
         record = None
     if isinstance(record, dict):
         return record

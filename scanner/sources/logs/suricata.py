@@ -10,6 +10,9 @@
   not: they repeat what the server said, so of v1's answer events only a response's first,
   whose owner is the name asked for, counts.
 - tls `sni`, http `hostname` (port removed), quic `sni`.
+- An event without any of those objects (flow, netflow, stats, ssh, smb..., most of a busy
+  sensor's file) is not decoded at all once it looks whole (a JSON object with an
+  `event_type`): it cannot name anything, and decoding was most of the time spent.
 - alert events carry the same objects: an alert may be the only event for a flow when the
   protocol logger is off, so they count too. fileinfo events are left out: they repeat an
   http event, with source and destination swapped for downloads.
@@ -80,6 +83,10 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     number = 0
     answered: dict[tuple[object, object], None] = {}
     for number, line in enumerate(lines, reader.first_line):
+        if '"dns":' not in line and '"tls":' not in line and '"http":' not in line \
+                and '"quic":' not in line and line[:1] == "{" and '"event_type":' in line \
+                and line.rstrip().endswith("}"):
+            continue  # flow, stats, ssh...: a whole event with no name in it; not decoded
         record = json_record(line, number, reader)
         if record is None:
             continue

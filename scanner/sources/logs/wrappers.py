@@ -25,11 +25,12 @@ handed over as it is, and the format's parser judges it. Line numbers stay one f
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import orjson
 
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\S+) (?:stdout|stderr) [FP] ")
 _COMPOSE = re.compile(r"[A-Za-z0-9][\w.-]*\s*\| ")
@@ -128,7 +129,7 @@ def _json_object(text: str) -> dict[str, object] | None:
     if not text.lstrip().startswith("{"):
         return None
     try:
-        record = json.loads(text)
+        record = orjson.loads(text)
     except ValueError:
         return None
     return record if isinstance(record, dict) else None
