@@ -3,7 +3,8 @@
 
     python bench/bench_logs.py [--lines 1000000] [--seed 1] [--repeat 3]
 
-Writes a Pi-hole (dnsmasq) query log and a Zeek dns.log (TSV) of --lines lines each to
+Writes a Pi-hole (dnsmasq) query log, a Zeek dns.log (TSV) and a Suricata eve.json (55%
+flow records, 20% dns, 8% tls, 5% http, ...) of --lines lines each to
 bench/out/ (kept; regenerated when the size or seed differ), in two shapes:
 
 - school: 1,200 devices, each with its own working set of names drawn from a popularity
@@ -156,6 +157,45 @@ def make_zeek(path: Path, lines: int, pick: Picker, rng: random.Random) -> None:
         handle.write("#close\t2023-11-14-17-00-00\n")
 
 
+EVE_MIX = ["flow"] * 55 + ["dns"] * 20 + ["tls"] * 8 + ["http"] * 5 + ["fileinfo"] * 5 + \
+    ["ssh"] * 4 + ["alert"] * 2 + ["stats"]  # a busy sensor: mostly flow records
+
+
+def make_eve(path: Path, lines: int, pick: Picker, rng: random.Random) -> None:
+    """A Suricata eve.json: flows, dns, tls and http events and the rest, written compact."""
+    start = 1_700_000_000.0
+    with open(path, "w") as handle:
+        for number in range(lines):
+            kind = rng.choice(EVE_MIX)
+            name, client = pick()
+            moment = start + number * 0.03
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment))
+            event: dict[str, object] = {
+                "timestamp": f"{stamp}.{int(moment % 1 * 1e6):06d}+0000",
+                "flow_id": rng.getrandbits(50), "in_iface": "eth1", "event_type": kind,
+                "src_ip": client, "src_port": rng.randrange(1024, 65535),
+                "dest_ip": f"142.250.{rng.randrange(256)}.{rng.randrange(256)}",
+                "dest_port": 53 if kind == "dns" else 443,
+                "proto": "UDP" if kind == "dns" else "TCP"}
+            if kind == "dns":
+                event["dns"] = {"type": "query", "id": rng.randrange(65536), "rrname": name,
+                                "rrtype": "A", "tx_id": 0}
+            elif kind == "tls":
+                event["tls"] = {"sni": name, "version": "TLS 1.3", "ja3": {"hash": "a" * 32}}
+            elif kind in ("http", "fileinfo"):
+                event["http"] = {"hostname": name, "url": "/index.html", "http_method": "GET",
+                                 "status": 200, "length": rng.randrange(100_000)}
+            elif kind == "alert":
+                event["alert"] = {"action": "allowed", "signature_id": 2013028, "severity": 3,
+                                  "signature": "ET POLICY curl User-Agent Outbound"}
+            else:
+                event["app_proto"] = rng.choice(["tls", "dns", "http", "failed"])
+                event[kind] = {"pkts_toserver": rng.randrange(100), "bytes_toserver":
+                               rng.randrange(100_000), "start": event["timestamp"],
+                               "state": "closed", "reason": "timeout", "alerted": False}
+            handle.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+
 def child(mode: str, path: str) -> None:
     """One measurement, in this process: print seconds, lines and observations as JSON."""
     from scanner.sources.logs import open_text, read_log
@@ -208,10 +248,11 @@ def main() -> None:
         return
     OUT.mkdir(exist_ok=True)
     parse_failed = import_failed = False
-    print(f"{'log':<17} {'bare lines/s':>13} {'read_log lines/s':>17} {'ratio':>6} "
+    print(f"{'log':<21} {'bare lines/s':>13} {'read_log lines/s':>17} {'ratio':>6} "
           f"{'scan lines/s':>13} {'names':>8} {'peak RSS MB':>12}")
     for shape, log, make in [(shape, log, make) for shape in SHAPES
-                             for log, make in (("pihole", make_pihole), ("zeek-dns", make_zeek))]:
+                             for log, make in (("pihole", make_pihole), ("zeek-dns", make_zeek),
+                                               ("suricata-eve", make_eve))]:
         label = f"{log} ({shape})"
         path = OUT / f"{log}-{shape}-{arguments.lines}-{arguments.seed}.log"
         if not path.exists():
@@ -229,7 +270,7 @@ def main() -> None:
         ratio = read_rate / bare_rate
         parse_failed |= read_rate < TARGET_RATE or ratio < TARGET_SHARE
         import_failed |= scan_rate < TARGET_RATE
-        print(f"{label:<17} {bare_rate:>13,.0f} {read_rate:>17,.0f} {ratio:>6.1%} "
+        print(f"{label:<21} {bare_rate:>13,.0f} {read_rate:>17,.0f} {ratio:>6.1%} "
               f"{scan_rate:>13,.0f} {read[0]['observations']:>8,} "
               f"{max(read[1], scan[1]):>12.1f}")
     print(f"targets: >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the bare loop: "
