@@ -1,7 +1,9 @@
 """Timestamps in the forms log files write them, turned into POSIX seconds.
 
 A log line's time is text; the same text repeats for every line written in that second, so
-`Clock` parses each distinct text once and keeps the result in a small dict. Times that carry
+`Clock` parses each distinct text once and keeps the result in a small dict. An ISO 8601 time
+with a fraction (eve.json, Zeek JSON, Pi-hole v6) is unique to each line, so it is cached
+without the fraction, which is added back. Times that carry
 no zone (syslog, BIND, Windows, Palo Alto, ...) are read in the reader's zone: the `timezone`
 given to `read_log`, else the format's own default, else the local zone of this machine.
 Syslog times carry no year either: the year is the one that puts the line on or before the
@@ -24,6 +26,8 @@ FUTURE_SLACK = 86_400.0
 _PRI = re.compile(r"<\d{1,3}>(?:1 )?")
 _ISO = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?\s?(Z|UTC|[+-]\d\d(?::?\d\d)?)?")
+_ISO_FRACTION = re.compile(  # the whole text: the second, its fraction, the zone if any
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)[.,](\d+)(\s?(?:Z|UTC|[+-]\d\d(?::?\d\d)?)?)\Z")
 _YMD_SLASH = re.compile(  # also as Windows writes it in zh-CN and ja-JP: 2024/12/2 9:30:50
     r"(\d{4})/(\d{1,2})/(\d{1,2})[ T](\d{1,2}):(\d\d):(\d\d)(?:\.(\d+))?")
 _SOPHOS_UTM = re.compile(r"(\d{4}):(\d\d):(\d\d)-(\d\d):(\d\d):(\d\d)")
@@ -73,6 +77,10 @@ class Clock:
             return self._cache[text]
         except KeyError:
             pass
+        split = _ISO_FRACTION.match(text)
+        if split:  # eve.json, Zeek, Pi-hole v6: each time unique, but its second repeats
+            whole, digits, zone = split.groups()
+            return self(whole + zone) + _fraction(digits) / 1e6
         value = self.parse(text)
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
