@@ -14,6 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scanner.errors import InputError
 from scanner.extract import Observation
@@ -619,6 +621,18 @@ def test_syslog_time_without_zone_or_year(tmp_path: Path) -> None:
     assert found[0][1].time == datetime(2025, 1, 10, 8, tzinfo=UTC).timestamp()
 
 
+def test_times_with_a_fraction_are_cached_by_the_second() -> None:
+    from scanner.sources.logs.timestamps import Clock
+    clock = Clock(AMSTERDAM, datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+    texts = ["2025-06-28 08:47:18.378", "2025-06-28T08:47:18.379123+0200",
+             "2023-11-14T22:13:20.000001Z", "2023-11-14 22:13:20,5 UTC",
+             "2025-03-30T02:30:00.25"]  # a wall-clock time that does not exist in Amsterdam
+    assert [clock(text) for text in texts] == [clock.parse(text) for text in texts]
+    assert clock("2025-06-28T08:47:18.379123+0200") == datetime(
+        2025, 6, 28, 6, 47, 18, 379123, tzinfo=UTC).timestamp()
+    assert "2025-06-28T08:47:18+0200" in clock._cache  # one entry a second, not one a line
+
+
 def test_times_with_a_zone_ignore_the_timezone_parameter() -> None:
     path = LOGS / "suricata-eve" / "beats_eve-small.log"
     _, plain = observations(path)
@@ -770,3 +784,46 @@ def test_sniff_needs_bytes_it_knows() -> None:
     assert sniff(GARBAGE.encode(), Path("x")) is None
     head = (LOGS / "coredns" / "beats_coredns.log").read_bytes()
     assert sniff(head, Path("x")) == "coredns"
+
+
+LINE_FORMATS = sorted(name for name, item in REGISTRY.items() if not item.reads_file)
+
+
+def real_lines(format_name: str) -> list[str]:
+    """Lines of the real samples of a format (both sample folders), to damage."""
+    folders = [LOGS / format_name, LOGS.parent / "logs-more" / format_name]
+    files = [path for folder in folders if folder.is_dir()
+             for path in sorted(folder.glob("*")) if not path.name.endswith((".json", ".txt"))
+             or path.name.endswith("eve.json")]
+    return [line for path in files for line in path.read_text(errors="replace").splitlines()
+            if line.strip()][:200]
+
+
+@pytest.mark.parametrize("format_name", LINE_FORMATS)
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_lines_are_counted_never_a_crash(format_name: str, data: st.DataObject,
+                                                 tmp_path: Path) -> None:
+    """Real lines of each format, cut, spliced and sprinkled with odd characters: the reader
+    counts and places every bad one, and every line is either a record or skipped."""
+    lines = real_lines(format_name) or ["x"]
+    damaged = []
+    for _ in range(data.draw(st.integers(1, 12))):
+        line = data.draw(st.sampled_from(lines))
+        cut = data.draw(st.integers(0, len(line)))
+        noise = data.draw(st.text(st.sampled_from('"{}[]:;,=\t |/\\#-.\x00é\ufffd'), max_size=6))
+        damaged.append(data.draw(st.sampled_from([line[:cut], line[:cut] + noise + line[cut:],
+                                                  noise + line, line])))
+    path = tmp_path / "damaged.log"
+    path.write_text("\n".join(damaged) + "\n")
+    reader = read_log(path, format_name)
+    try:
+        found = list(reader)
+    except InputError as error:  # a Zeek TSV header without the log's column: said plainly
+        assert str(error).startswith(f"{path}:")
+        return
+    assert reader.records + reader.skipped == reader.lines == len(damaged)
+    assert reader.malformed <= reader.records
+    assert all(problem.startswith(f"{path}:") for problem in reader.problems)
+    assert all(item.name and item.name == item.name.lower() for _, item in found)
