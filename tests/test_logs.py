@@ -651,6 +651,29 @@ def test_umbrella_is_utc_unless_told_otherwise() -> None:
     assert found[0][1].time - local[0][1].time == 2 * 3600
 
 
+def test_bind_single_digit_day_and_unbound_message_bodies(tmp_path: Path) -> None:
+    """BIND writes '4-Aug-2021' for early days; OPNsense's log view gives unbound's message
+    bodies without program or time (the file's time is used)."""
+    bind = write(tmp_path, "named.log", (
+        "4-Aug-2021 10:00:00.123 queries: info: client @0x7f1 10.0.0.5#53211 (www.wikiwijs.nl): "
+        "query: www.wikiwijs.nl IN A -E(0)DC (10.0.0.1)\n"))
+    reader, found = observations(bind, timezone=UTC)
+    assert (reader.format, reader.malformed) == ("bind9-named-syslog", 0)
+    assert found[0][1].time == datetime(2021, 8, 4, 10, 0, 0, 123000, tzinfo=UTC).timestamp()
+    unbound = write(tmp_path, "unbound.txt", (
+        "[96463:4] query: 10.0.0.5 profiles-prod-023.grafana.net. AAAA IN\n"
+        "[46775:0] info: 10.in-addr.arpa. typetransparent 127.0.0.1@7365 20.100.0.10.in-addr.arpa"
+        ". PTR IN\n"
+        "[96463:11] query: 2001:db8::105b www.msftconnecttest.com. A IN\n"),
+        mtime=datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    reader, found = observations(unbound)
+    assert (reader.format, reader.malformed) == ("unbound", 0)
+    moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC).timestamp()
+    assert found == [
+        (1, Observation(moment, packed("10.0.0.5"), "profiles-prod-023.grafana.net", "dns")),
+        (3, Observation(moment, packed("2001:db8::105b"), "www.msftconnecttest.com", "dns"))]
+
+
 def test_fortigate_eventtime_and_offsets() -> None:
     path = LOGS / "fortigate-kv" / "beats_utm.log"
     _, found = observations(path)

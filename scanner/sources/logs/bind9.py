@@ -30,7 +30,7 @@ NAME = "bind9-named-syslog"
 _QUERY = re.compile(
     r"client (?:@0x[0-9a-fA-F]+ )?([0-9a-fA-F.:]+)#\d+(?: \([^)]*\))?:? "
     r"(?:view [^:]*: )?(?:(?:UDP|TCP): )?query: (\S+) ")
-_BIND_TIME = re.compile(r"\d\d-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?")
+_BIND_TIME = re.compile(r"\d{1,2}-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?")
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 _TAG = re.compile(r"\bnamed\[\d+\]: ")
 _UNTIMED = re.compile(r"(?:[a-z-]+: ){0,2}client ")  # [category: ][severity: ]client

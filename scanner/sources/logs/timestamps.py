@@ -35,7 +35,7 @@ _SYSLOG = re.compile(
     r"([A-Za-z]{3,9}) +(\d{1,2}) (?:(\d{4}) )?(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 _CTIME = re.compile(  # OpenWrt logread, ctime(3): 'Sat Nov 28 10:00:00 2026'
     r"[A-Za-z]{3} ([A-Za-z]{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\b")
-_BIND = re.compile(r"(\d\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+_BIND = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 _WINDOWS = re.compile(
     r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}),? (\d{1,2}):(\d\d):(\d\d)(?: ?([AaPp])\.?[Mm]\.?)?")
 _CLF = re.compile(  # common log format, as web servers and Squid's `logformat combined` write it

@@ -4,12 +4,14 @@
     Jul 05 15:25:26 unbound[13532:0] info: 127.0.0.1 www.example.com. A IN NOERROR 0.000000 0 49
     <30>Aug 15 16:19:02 unbound[26931]: [26931:0] info: 192.168.1.1 api.opensubtitles.org. A IN
     Nov 28 10:00:00 fw unbound: [1234:0] query: 10.0.0.5 www.example.com. A IN
+    [96463:4] query: 10.0.0.5 profiles-prod-023.grafana.net. AAAA IN     (OPNsense's log view)
 
 With `log-tag-queryreply: yes` the `info:` tag reads `query:` or `reply:`.
 After `info: ` a query line is `client name type class`; a reply line adds rcode, time,
 cached flag and size. When a server logs both, every query appears twice: reply lines are
 therefore used only as long as no query line has been seen in the file. Other `info:` lines
-(`resolving`, `response for`, start-up) are valid lines without a name.
+(`resolving`, `response for`, start-up) are valid lines without a name. A message body
+without program or time (as OPNsense's log view exports it) gets the file's time.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "unbound"
-_TAG = re.compile(r"\bunbound(?:\[\d+(?::\d+)?\]:?|:) ")
+_TAG = re.compile(r"\bunbound(?:\[\d+(?::\d+)?\]:?|:) |^\[\d+:\d+\] (?=[a-z]+: )")
 _INFO = re.compile(r"(?:info|query|reply): (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
 
 
@@ -54,11 +56,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         name = name_of(number, raw)
         if name is None:
             continue
-        moment = time_of(number, line[: tag.start()])
+        moment = time_of(number, line[: tag.start()]) if tag.start() else reader.clock.reference
         if moment is None:
             continue
         yield number, Observation(moment, client, name, "dns")
     return number
 
 
-FORMAT = LogFormat(NAME, "Unbound log-queries / log-replies", sniff, parse)
+FORMAT = LogFormat(NAME, "Unbound log-queries / log-replies", sniff, parse, timeless=True)
