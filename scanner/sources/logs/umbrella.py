@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from scanner.extract import Observation
 from scanner.names import is_address_literal
@@ -44,15 +45,20 @@ def _most(pattern: re.Pattern[str]) -> Callable[[bytes], bool]:
     return sniff
 
 
-def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
-    number = 0
-    rows = csv.reader(lines, skipinitialspace=True)
+def _data_rows(rows: Any, reader: LogReader) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each row of a csv reader; blank rows and the header row are
+    skipped. The caller returns `rows.line_num`, which counts the skipped ones too."""
     for fields in rows:
-        number = rows.line_num
         if not fields or fields == [""] or fields[0].lower() == "timestamp":
             reader.skipped += 1
             continue
+        yield rows.line_num, fields
+
+
+def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
+    rows = csv.reader(lines, skipinitialspace=True)
+    for number, fields in _data_rows(rows, reader):
         action = next((at for at, value in enumerate(fields) if value in ACTIONS), -1)
         if action < 2 or len(fields) <= action + 3:
             bad(number, "no Allowed/Blocked column with a domain after it")
@@ -65,18 +71,13 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if moment is None:
             continue
         yield number, Observation(moment, clients[fields[action - 2]], name, "dns")
-    return number
+    return rows.line_num
 
 
 def parse_proxy(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
-    number = 0
     rows = csv.reader(lines, skipinitialspace=True)
-    for fields in rows:
-        number = rows.line_num
-        if not fields or fields == [""] or fields[0].lower() == "timestamp":
-            reader.skipped += 1
-            continue
+    for number, fields in _data_rows(rows, reader):
         verdict = next((at for at, value in enumerate(fields) if value in VERDICTS), -1)
         if verdict < 4 or len(fields) <= verdict + 1:
             bad(number, "no ALLOWED/BLOCKED/WARNED column with a URL after it")
@@ -96,7 +97,7 @@ def parse_proxy(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             internal = fields[verdict - 3]
         how = "sni" if url.startswith("https:") else "http"
         yield number, Observation(moment, clients[internal], name, how)
-    return number
+    return rows.line_num
 
 
 FORMAT = LogFormat(NAME, "Cisco Umbrella DNS log (CSV)", _most(_LINE), parse, timezone=UTC)
