@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 
 from scanner.extract import Observation
 from scanner.names import host_from_header
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, key_values, mostly
-from scanner.sources.logs.timestamps import Clock, zone_from_text
+from scanner.sources.logs.timestamps import Clock
 
 NAME = "fortigate-kv"
 _LOGID = re.compile(r"[\s,]logid=")  # pairs apart by spaces, or by commas (`format csv`)
@@ -40,9 +39,7 @@ def event_time(fields: dict[str, str], clock: Clock) -> float:
     stamp = fields.get("eventtime", "")
     if stamp.isdigit():
         return int(stamp) / 10 ** max(0, 3 * ((len(stamp) - 10 + 2) // 3))
-    moment = datetime.fromisoformat(f"{fields['date']}T{fields['time']}")
-    zone = zone_from_text(fields["tz"]) if fields.get("tz") else None
-    return clock.local(moment.replace(tzinfo=zone) if zone else moment)
+    return clock.fields(fields["date"], fields["time"], fields.get("tz"))
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:

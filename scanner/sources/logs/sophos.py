@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 
 from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, key_values, mostly
 from scanner.sources.logs.squid import host_of
-from scanner.sources.logs.timestamps import zone_from_text
 
 NAME = "sophos-xg-kv"
 _XG = re.compile(r'device(?:_name)?="?SF|\blog_id=\S+ log_type=')
@@ -63,9 +61,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             if fields.get("timestamp"):  # SFOS 18.5+: ISO 8601 with its offset
                 moment = clock(fields["timestamp"])
             elif "date" in fields and "time" in fields:
-                moment_text = datetime.fromisoformat(f"{fields['date']}T{fields['time']}")
-                zone = zone_from_text(fields.get("timezone", "") or "?")
-                moment = clock.local(moment_text.replace(tzinfo=zone) if zone else moment_text)
+                moment = clock.fields(fields["date"], fields["time"], fields.get("timezone"))
             elif line[:1].isdigit() or line.startswith("<") or _SYSLOG_HEADER.match(line):
                 moment = clock(line)
             else:  # SFOS 18.5 policy lines carry no time at all: the file's is the closest

@@ -103,46 +103,47 @@ class Clock:
             text = text[pri.end():]
         match = _ISO.match(text)
         if match:
-            year, month, day, hour, minute, second, fraction, zone = match.groups()
-            moment = datetime(int(year), int(month), int(day), int(hour), int(minute),
-                              int(second), _fraction(fraction))
-            if zone:
-                moment = moment.replace(tzinfo=zone_from_text(zone))
-            return self.local(moment)
+            return self._written(*match.groups())
         match = _SYSLOG.match(text)
         if match and match.group(1).lower() in MONTHS:
             return self._syslog(match)
         match = _CTIME.match(text)
         if match and match.group(1).lower() in MONTHS:
             month, day, hour, minute, second, year = match.groups()
-            return self.local(datetime(int(year), MONTHS[month.lower()], int(day), int(hour),
-                                       int(minute), int(second)))
+            return self._written(year, MONTHS[month.lower()], day, hour, minute, second)
         match = _EPOCH.match(text)
         if match:
             return float(match.group(1))
-        match = _CLF.match(text)
-        if match and match.group(2).lower() in MONTHS:
-            day, month, year, hour, minute, second, fraction, zone = match.groups()
-            moment = datetime(int(year), MONTHS[month.lower()], int(day), int(hour), int(minute),
-                              int(second), _fraction(fraction))
-            if zone:
-                moment = moment.replace(tzinfo=zone_from_text(zone))
-            return self.local(moment)
-        match = _BIND.match(text)
-        if match and match.group(2).lower() in MONTHS:
-            day, month, year, hour, minute, second, fraction = match.groups()
-            return self.local(datetime(int(year), MONTHS[month.lower()], int(day), int(hour),
-                                       int(minute), int(second), _fraction(fraction)))
+        for day_month_year in (_CLF, _BIND):  # 03/Dec/2025:12:42:15 -0700, 04-Sep-2018 12:27:49
+            match = day_month_year.match(text)
+            if match and match.group(2).lower() in MONTHS:
+                day, month, year, *rest = match.groups()
+                return self._written(year, MONTHS[month.lower()], day, *rest)
         match = _YMD_SLASH.match(text) or _SOPHOS_UTM.match(text)
         if match:
-            year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+            year, month, day, hour, minute, second = match.groups()[:6]
             fraction = match.group(7) if match.re is _YMD_SLASH else None
-            return self.local(datetime(year, month, day, hour, minute, second,
-                                       _fraction(fraction)))
+            return self._written(year, month, day, hour, minute, second, fraction)
         match = _WINDOWS.match(text)
         if match:
             return self._windows(match)
         raise ValueError(f"unreadable time {text[:40]!r}")
+
+    def fields(self, date: str, time: str, zone: str | None) -> float:
+        """Firewall key=value times: `date` and `time` fields in the zone `zone` names (an
+        offset or an abbreviation), else in this clock's."""
+        moment = datetime.fromisoformat(f"{date}T{time}")
+        named = zone_from_text(zone) if zone else None
+        return self.local(moment.replace(tzinfo=named) if named else moment)
+
+    def _written(self, year: str | int, month: str | int, day: str, hour: str, minute: str,
+                 second: str, fraction: str | None = None, zone: str | None = None) -> float:
+        """A date and time as written, in the zone written with it, else in this clock's."""
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                          _fraction(fraction))
+        if zone:
+            moment = moment.replace(tzinfo=zone_from_text(zone))
+        return self.local(moment)
 
     def _syslog(self, match: re.Match[str]) -> float:
         month_name, day, year, hour, minute, second, fraction = match.groups()
