@@ -68,6 +68,12 @@ def host_of(url: str) -> str:
     return host_from_header(url)
 
 
+def names_a_host(url: str) -> bool:
+    """False for what Squid logs where a URL has no host: its own `error:` pseudo-URLs, a bare
+    path (`GET /` sent to the proxy port), `-`, and `OPTIONS *`."""
+    return not url.startswith(("error:", "/")) and url not in ("-", "*")
+
+
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     number = 0
@@ -87,8 +93,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if url is None:
             bad(number, "no request method and URL after the code/status field")
             continue
-        if url.startswith(("error:", "/")) or url in ("-", "*"):
-            continue  # no host: Squid's own errors, a bare path, OPTIONS *
+        if not names_a_host(url):
+            continue
         raw = host_of(url)
         name = name_of(number, raw)
         if name is None:
@@ -114,9 +120,10 @@ _COMBINED = re.compile(r'(\S+) \S+ \S+ \[([^\]]+)\] "([A-Z_-]+) (\S+)[^"]*" \d{3
 
 def sniff_combined(head: bytes) -> bool:
     """Most lines of the combined shape, and most of those asking for a URL with a host."""
-    requests = [match for match in map(_COMBINED.match, head_lines(head)) if match]
+    lines = head_lines(head)
+    requests = [match for match in map(_COMBINED.match, lines) if match]
     proxied = sum(1 for match in requests if "://" in match.group(4) or match.group(3) == "CONNECT")
-    return len(requests) * 2 > len(head_lines(head)) and proxied * 2 > len(requests)
+    return len(requests) * 2 > len(lines) and proxied * 2 > len(requests)
 
 
 def parse_combined(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
@@ -128,7 +135,7 @@ def parse_combined(lines: Iterable[str], path: Path, reader: LogReader) -> Parse
             reader.not_a_record(number, line, "not a Squid combined log line")
             continue
         address, stamp, _method, url = match.groups()
-        if url.startswith(("error:", "/")) or url in ("-", "*"):
+        if not names_a_host(url):
             continue
         name = name_of(number, host_of(url))
         if name is None:

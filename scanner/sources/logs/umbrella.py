@@ -84,9 +84,9 @@ def parse_proxy(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue
         url = fields[verdict + 1]
         raw = host_of(url)
-        if not raw or is_address_literal(raw):
-            continue  # a request to an address
-        name = name_of(number, raw)
+        if not raw:
+            continue  # no host in the URL
+        name = name_of(number, raw)  # an address is dropped there, quietly
         if name is None:
             continue
         moment = time_of(number, fields[0])
