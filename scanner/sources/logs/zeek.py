@@ -159,24 +159,18 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -
     return number
 
 
-def _parse_json(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+def _parse_json(kind: str | None, lines: Iterable[str], path: Path,
+                reader: LogReader) -> Parsed:
+    """JSON records of a `kind`.log; with no kind, every log in one stream (the
+    json-streaming-logs package), where each record's `_path` says which."""
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         record = json_record(line, number, reader)
-        if record is not None:
-            found = _from_json(kind, record, number, reader)
-            if found is not None:
-                yield number, found
-    return number
-
-
-def _parse_streaming(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    """Every log in one stream (the json-streaming-logs package): `_path` says which."""
-    number = 0
-    for number, line in enumerate(lines, reader.first_line):
-        record = json_record(line, number, reader)
-        if record is not None and record.get("_path") in KINDS:  # conn, files...: no name
-            found = _from_json(str(record["_path"]), record, number, reader)
+        if record is None:
+            continue
+        log = kind or record.get("_path")
+        if log in KINDS:  # in a stream, conn, files and the rest: records without a name
+            found = _from_json(str(log), record, number, reader)
             if found is not None:
                 yield number, found
     return number
@@ -236,4 +230,4 @@ FORMATS = [
     for encoding in ("tsv", "json") for kind in KINDS
 ]
 STREAMING = LogFormat("zeek-json-streaming", "Zeek logs in one JSON stream (_path per record)",
-                      _streaming, _parse_streaming)
+                      _streaming, partial(_parse_json, None))
