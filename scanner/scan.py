@@ -19,12 +19,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from scanner.config import Segments
 from scanner.errors import AppradarError, InputError
-from scanner.extract import Dissector, Observation, ScanStats
+from scanner.extract import Counted, Dissector, Observation, ScanStats
 from scanner.inventory.writer import InventoryWriter
 from scanner.privacy import Pseudonymiser
 from scanner.signatures.catalog import Catalog
@@ -227,9 +228,21 @@ class Scanner:
             if group:
                 yield number, group
 
+        def counted() -> Iterator[tuple[int, list[Counted]]]:
+            """The same, counted per day in C (`LogReader.counted`): a few large groups."""
+            nonlocal found
+            for number, group in reader.counted(done):
+                found += sum(item[6] for item in group)
+                yield number, group
+
         try:
-            self._pump(observations(), path, import_id, done, run_id, lambda: reader.lines,
-                       reader.offset_after, lambda: reader.position)
+            if reader.can_count:
+                self._pump(counted(), path, import_id, done, run_id, lambda: reader.lines,
+                           reader.offset_after, lambda: reader.position,
+                           add=self.writer.add_counted)
+            else:
+                self._pump(observations(), path, import_id, done, run_id,
+                           lambda: reader.lines, reader.offset_after, lambda: reader.position)
         finally:
             stats.records = reader.records
             stats.malformed = reader.malformed
@@ -285,16 +298,18 @@ class Scanner:
             )
         return int(cursor.lastrowid or 0)
 
-    def _pump(self, units: Iterator[tuple[int, list[Observation]]], path: Path,
+    def _pump(self, units: Iterator[tuple[int, list[Any]]], path: Path,
               import_id: int, done: int, run_id: int, total: Callable[[], int],
               offset_after: Callable[[int], int | None] = lambda line: None,
-              end_offset: Callable[[], int] = lambda: 0) -> None:
+              end_offset: Callable[[], int] = lambda: 0,
+              add: Callable[[list[Any]], None] | None = None) -> None:
         """Write observations in bounded transactions, each with the import's progress.
 
         Units up to `done` (frames or lines an earlier run already stored) are read again,
         which rebuilds reassembly state, but not stored again.
         """
         writer = self.writer
+        add = add or writer.add  # Observations, or Counted from a log read in C
         last = done
 
         def progress(final: bool = False) -> None:
@@ -320,7 +335,7 @@ class Scanner:
                 if number <= done:
                     continue
                 last = number
-                writer.add(found)
+                add(found)
                 if (writer.batch.observations >= FLUSH_OBSERVATIONS
                         or time.monotonic() > deadline):
                     writer.flush(progress)

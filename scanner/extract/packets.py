@@ -56,6 +56,11 @@ class Observation(NamedTuple):
     owner: str = ""  # for a CNAME: the alias whose target this name is
 
 
+# The same name seen `hits` times on one local day, as a log reader counts it before storing:
+# (name, how, client, day, local, owner, hits, first time, last time).
+Counted = tuple[str, str, bytes, str, str, str, int, float, float]
+
+
 @dataclass
 class ScanStats:
     """What a run saw; `notes` keeps the first problems with their location."""

@@ -8,7 +8,6 @@ as it was after the last whole batch and a re-run continues from there without c
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,8 +15,9 @@ from datetime import date
 import sqlite_utils
 from publicsuffixlist import PublicSuffixList
 
-from scanner.extract import Observation
+from scanner.extract import Counted, Observation
 from scanner.signatures.catalog import Catalog
+from scanner.sources.logs.timestamps import local_day
 
 # How a name was seen, stored as bits so merging is a bitwise OR in SQL.
 SEEN_BITS = {"dns": 1, "answer": 2, "cname": 4, "sni": 8, "http": 16, "quic": 32, "ech": 64}
@@ -154,7 +154,6 @@ class InventoryWriter:
         self.segment_of = segment_of
         self.batch = Batch()
         reattribute(database, catalog)  # the signatures may have changed since the last run
-        self._days: dict[int, str] = {}  # hour since the epoch → local day
         self._domain_ids: dict[str, int] = {}
         # Device-day rows this writer committed: a device asks the same names all day, and
         # each batch would otherwise write its rows again (ignored by SQLite, but not free).
@@ -162,15 +161,14 @@ class InventoryWriter:
 
     def add(self, observations: Iterable[Observation], local_names: bool = False) -> None:
         """Fold observations into the batch; per-observation work is one dictionary hit."""
-        seen, days = self.batch.seen, self._days
+        seen, day_of = self.batch.seen, local_day
         count = 0
         for moment, client, name, how, local, owner in observations:
             if (local and not local_names) or (
                     name.endswith(REVERSE_ZONES) and is_reverse_lookup(name)):
                 continue  # device names on the LAN, and addresses written as names: not apps
             count += 1
-            hour = int(moment // 3600)
-            key = (name, how, client, days.get(hour) or self._day(hour), owner)
+            key = (name, how, client, day_of(int(moment // 3600)), owner)
             entry = seen.get(key)
             if entry is None:
                 seen[key] = [1, moment, moment]
@@ -181,6 +179,27 @@ class InventoryWriter:
                 elif moment > entry[2]:
                     entry[2] = moment
         self.batch.observations += count
+
+    def add_counted(self, counted: Iterable[Counted], local_names: bool = False) -> None:
+        """Fold lookups a log reader already counted per day (`LogReader.counted`)."""
+        seen = self.batch.seen
+        total = 0
+        for name, how, client, day, local, owner, hits, first, last in counted:
+            if (local and not local_names) or (
+                    name.endswith(REVERSE_ZONES) and is_reverse_lookup(name)):
+                continue
+            total += hits
+            key = (name, how, client, day, owner)
+            entry = seen.get(key)
+            if entry is None:
+                seen[key] = [hits, first, last]
+            else:
+                entry[0] += hits
+                if first < entry[1]:
+                    entry[1] = first
+                if last > entry[2]:
+                    entry[2] = last
+        self.batch.observations += total
 
     def _fold(self, batch: Batch) -> Folded:
         folded = Folded()
@@ -224,11 +243,6 @@ class InventoryWriter:
                     link[0] = min(link[0], first)
                     link[1] = max(link[1], last)
         return folded
-
-    def _day(self, hour: int) -> str:
-        """The local day an hour (since the epoch) starts on; days can begin on any hour."""
-        day = self._days[hour] = time.strftime("%Y-%m-%d", time.localtime(hour * 3600))
-        return day
 
     def flush(self, progress: Callable[[], None] | None = None) -> None:
         """Write the batch and call `progress` (the import's bookkeeping) in one transaction."""

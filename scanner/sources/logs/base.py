@@ -23,24 +23,47 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import IO, Any, TextIO, cast
+from typing import IO, Any, Protocol, TextIO, cast
 
 import orjson
 
-from scanner.extract import Observation
+from scanner.extract import Counted, Observation
 from scanner.names import InvalidName, is_address_literal, normalise
-from scanner.sources.logs.timestamps import Clock
+from scanner.sources.logs.timestamps import Clock, local_day
 from scanner.sources.logs.wrappers import Unwrapper
+
+try:  # built from _tally.c when a C compiler was at hand; every line is read in Python if not
+    from scanner.sources.logs._tally import Tally
+except ImportError:  # pragma: no cover - depends on how appradar was installed
+    Tally = None
 
 MAX_PROBLEMS = 20
 WRONG_FORMAT_SHARE = 0.9
 CACHE_LIMIT = 200_000
+BLOCK_BYTES = 1 << 22  # a counting reader reads whole lines this many bytes at a time
+DRAIN_KEYS = 100_000  # ...and hands its counts over when it holds this many distinct ones
+DRAIN_LINES = 2_000_000  # ...or after this many lines, so a long log's progress is stored
 
 GZIP, BZIP2, XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # Windows PowerShell writes logs it exports as UTF-16
 
 Parsed = Generator[tuple[int, Observation], None, int]
 Parser = Callable[[Iterable[str], Path, "LogReader"], Parsed]
+# A row of Tally.drain(): the day, name, client and port as written, a flag, hits, the first
+# and last time, and the line the row was first seen on.
+TallyRow = tuple[str, str, str, str, int, int, float, float, int]
+
+
+class Tallier(Protocol):
+    """A format's use of the C `Tally` for one file (see `LogReader.counted`)."""
+
+    def feed(self, table: Any, block: bytes, number: int) -> tuple[list[Counted], int]:
+        """Count the whole lines of `block` (the first is line `number`) into `table`;
+        returns what the lines the table handed back hold, read in Python, and how many
+        lines the block has."""
+
+    def resolve(self, rows: list[TallyRow]) -> list[Counted]:
+        """The drained rows as names, clients and days; rows without a name are reported."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,7 @@ class LogFormat:
     timezone: tzinfo | None = None  # for times written without a zone; None = local time
     reads_file: bool = False  # parse opens `path` itself (SQLite) and gets no lines
     timeless: bool = False  # lines may carry no time of their own (CoreDNS, dnsmasq stdout)
+    tally: Callable[[LogReader], Tallier] | None = None  # counts lines in C (`counted`)
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -98,6 +122,26 @@ def json_record(line: str, number: int, reader: LogReader) -> dict[str, Any] | N
         return record
     reader.not_a_record(number, line, "not a JSON object")
     return None
+
+
+def _whole_lines(data: bytes, final: bool) -> tuple[bytes, bytes]:
+    """(the whole lines of `data`, the unfinished last line); at the end the rest counts."""
+    if final:
+        return data, b""
+    cut = data.rfind(b"\n") + 1
+    return data[:cut], data[cut:]
+
+
+def _after_lines(block: bytes, count: int) -> int:
+    """The offset just after the first `count` lines of `block` (its length if it has fewer)."""
+    if block.count(b"\n") + (not block.endswith(b"\n")) <= count:
+        return len(block)
+    at = 0
+    for _ in range(count):
+        at = block.find(b"\n", at) + 1
+        if at == 0:
+            return len(block)
+    return at
 
 
 def head_lines(head: bytes, limit: int = 40) -> list[str]:
@@ -230,35 +274,140 @@ class LogReader:
     first_line = 1  # the number the first line read gets
 
     def __iter__(self) -> Iterator[tuple[int, Observation]]:
-        self.lines = self.skipped = self.malformed = 0
-        self.read = None
-        self.problems = []
-        self.position = 0
-        self.number = 0
+        self._restart()
         parse = self.log_format.parse
         if self.log_format.reads_file:
             self.lines = yield from parse((), self.path, self)
             return
         with open_binary(self.path) as handle:
-            header: list[bytes] = []
-            self.first_line = 1
-            if self.start is not None and isinstance(handle, io.BufferedReader):
-                # Only the lines after `offset` are new; a Zeek-style '#' header before the
-                # first record is read again so the parser knows the columns.
-                offset, before = self.start
-                for raw in handle:
-                    if not raw.startswith(b"#"):
-                        break
-                    header.append(raw)
-                handle.seek(offset)
-                self.position = offset
-                self.first_line = before + 1 - len(header)
+            header = self._resume(handle)
             source = handle if self.follow is None else self.follow.lines(self.path, handle)
             lines = self._decoded(header, source)
             if self.unwrap is not None:
                 lines = self.unwrap.lines(lines)
             self.lines = yield from parse(lines, self.path, self)
             self.lines = max(self.lines, self.first_line - 1)
+
+    def _restart(self) -> None:
+        self.lines = self.skipped = self.malformed = 0
+        self.read = None
+        self.problems = []
+        self.position = 0
+        self.number = 0
+
+    def _resume(self, handle: IO[bytes]) -> list[bytes]:
+        """Seek to `start` when resuming a plain log; returns the header lines before it.
+
+        Only the lines after the offset are new; a Zeek-style '#' header before the first
+        record is read again so the parser knows the columns. It is numbered just before the
+        first new line.
+        """
+        header: list[bytes] = []
+        self.first_line = 1
+        if self.start is not None and isinstance(handle, io.BufferedReader):
+            offset, before = self.start
+            for raw in handle:
+                if not raw.startswith(b"#"):
+                    break
+                header.append(raw)
+            handle.seek(offset)
+            self.position = offset
+            self.first_line = before + 1 - len(header)
+        return header
+
+    @property
+    def can_count(self) -> bool:
+        """Whether `counted` reads this file in C (else it is read line by line in Python)."""
+        return (Tally is not None and self.log_format.tally is not None and self.follow is None
+                and self.unwrap is None)
+
+    def counted(self, done: int = 0) -> Iterator[tuple[int, list[Counted]]]:
+        """The file's names counted per local day, handed over in a few large groups, each
+        with the number of the last line it covers; lines up to `done` (stored by an earlier
+        scan) are read but not handed over.
+
+        Whole blocks of lines are counted by the C `Tally`; only the distinct (day, name,
+        client) keys, and the lines it hands back, become Python objects. Counts, records and
+        malformed lines come out as reading line by line gives them; of a name that is not a
+        name, the first line is shown.
+        """
+        if not self.can_count:
+            raise ValueError(f"{self.format} cannot be counted in C here; iterate the reader")
+        assert self.log_format.tally is not None and Tally is not None
+        self._restart()
+        tallier = self.log_format.tally(self)
+        table, stored = Tally(local_day), Tally(local_day)  # new lines; lines before `done`
+        with open_binary(self.path) as handle:
+            header = self._resume(handle)
+            number = self.first_line - 1
+            position = self.position
+            found: list[Counted] = []
+            if header:
+                number += tallier.feed(stored, b"".join(header), number + 1)[1]
+            drained_at = number
+            rest = b""
+            while True:
+                data = handle.read(BLOCK_BYTES)
+                block, rest = _whole_lines(rest + data if rest else data, final=not data)
+                if not block:
+                    if not data:
+                        break
+                    continue
+                position += len(block)
+                if number < done:  # lines an earlier scan stored: read, counted, not handed over
+                    cut = _after_lines(block, done - number)
+                    number += tallier.feed(stored, block[:cut], number + 1)[1]
+                    tallier.resolve(stored.drain())
+                    block = block[cut:]
+                if block:
+                    more, lines = tallier.feed(table, block, number + 1)
+                    found += more
+                    number += lines
+                self.number, self.position = number, position
+                if len(table) >= DRAIN_KEYS or number - drained_at >= DRAIN_LINES:
+                    yield number, found + tallier.resolve(table.drain())
+                    found, drained_at = [], number
+            tallier.resolve(stored.drain())
+            self.number, self.position = number, position
+            if found or len(table):
+                yield number, found + tallier.resolve(table.drain())
+        self.lines = max(number, self.first_line - 1)
+        self.read = number - self.first_line + 1
+
+    def reread(self, parse: Callable[[Iterable[str]], Parsed], block: bytes,
+               lines: Iterable[tuple[int, int, int]], number: int) -> list[Counted]:
+        """Read the lines of `block` a `Tally` handed back, `(index, start, end)` with the
+        block's first line numbered `number`, through the format's Python parser."""
+        found: list[Counted] = []
+        run: list[str] = []
+        first = following = 0
+        for index, start, end in [*lines, (-1, 0, 0)]:
+            if run and number + index != following:  # a run of handed-back lines ends
+                self.first_line, kept = first, self.first_line
+                for _line, observation in parse(run):
+                    moment = observation.time
+                    found.append((observation.name, observation.how, observation.client,
+                                  local_day(int(moment // 3600)), observation.local,
+                                  observation.owner, 1, moment, moment))
+                self.first_line = kept
+                run = []
+            if index < 0:
+                break
+            if not run:
+                first = number + index
+            following = number + index + 1
+            end += block[end:end + 1] == b"\n"
+            text = block[start:end].decode("utf-8", "replace")
+            if number + index == 1:
+                text = text.removeprefix("\ufeff")
+            run.append(text[:-2] + "\n" if text.endswith("\r\n") else text)
+        return found
+
+    def unnamed(self, row: TallyRow, raw: str) -> None:
+        """A drained row whose name is no name: every line of it is malformed; the first is
+        shown."""
+        self.bad(row[8], self.names.why(raw))
+        self.malformed += row[5] - 1
 
     def _decoded(self, header: list[bytes], source: Iterable[bytes]) -> Iterator[str]:
         """Text lines (newlines as \\n, bad UTF-8 as U+FFFD), counting the bytes read.

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
+from scanner.extract import Counted, Observation
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, TallyRow, mostly
 
 NAME = "dnsmasq"
 _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
@@ -83,5 +85,38 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     return number
 
 
+class Tallier:
+    """Query lines with a syslog time and a `program[pid]: ` tag, counted in C; the Tally
+    hands back every other shape (Pi-hole v6, standard output, anything odd) to `parse`."""
+
+    def __init__(self, reader: LogReader) -> None:
+        self.reader = reader
+        self.parse = partial(parse, path=reader.path, reader=reader)
+
+    def minute_of(self, minute: str) -> float:
+        """POSIX time of 'Sep  8 16:32' (second 0); the Tally adds the seconds. A minute that
+        would not read that way (a year boundary inside it) is left to `parse`."""
+        clock = self.reader.clock
+        start = clock(minute + ":00")
+        if clock(minute + ":59") - start != 59:
+            raise ValueError(f"{minute!r}: seconds are not linear in this minute")
+        return start
+
+    def feed(self, table: Any, block: bytes, number: int) -> tuple[list[Counted], int]:
+        handed_back, lines = table.dnsmasq(block, number, self.minute_of)
+        return self.reader.reread(self.parse, block, handed_back, number), lines
+
+    def resolve(self, rows: list[TallyRow]) -> list[Counted]:
+        names, clients, found = self.reader.names, self.reader.clients, []
+        for row in rows:
+            day, raw, address, _port, _flag, hits, first, last, _line = row
+            name = names[raw]
+            if name:
+                found.append((name, "dns", clients[address], day, "", "", hits, first, last))
+            elif name is None:
+                self.reader.unnamed(row, raw)
+        return found
+
+
 FORMAT = LogFormat(NAME, "dnsmasq / Pi-hole query log (log-queries)", sniff, parse,
-                   timeless=True)
+                   timeless=True, tally=Tallier)

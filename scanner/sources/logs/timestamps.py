@@ -12,7 +12,9 @@ file's modification time (plus a day of slack), as rsyslog and logrotate would h
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 MONTHS = {name: number for number, name in enumerate(
@@ -46,6 +48,13 @@ _ZONE_NAMES = {
     "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "IST": 330, "EST": -300, "EDT": -240,
     "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
 }
+
+
+@functools.lru_cache(maxsize=4096)
+def local_day(hour: int) -> str:
+    """The day, in this machine's zone, that an hour since the epoch starts on: the day an
+    inventory counts a lookup under (days can begin on any hour)."""
+    return time.strftime("%Y-%m-%d", time.localtime(hour * 3600))
 
 
 def zone_from_text(text: str) -> tzinfo | None:

@@ -24,14 +24,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from scanner.errors import InputError
-from scanner.extract import Observation
+from scanner.extract import Counted, Observation
 from scanner.names import host_from_header
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, json_record
+from scanner.sources.logs.base import (
+    LogFormat,
+    LogReader,
+    Parsed,
+    TallyRow,
+    head_lines,
+    json_record,
+)
 
 # log → (column with the name, how it was seen, columns that tell this log from the others)
 KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -95,33 +103,68 @@ def _time(text: str, reader: LogReader) -> float:
         return reader.clock(text)
 
 
-def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
-    column, how, _marks = KINDS[kind]
+@dataclass
+class TsvLayout:
+    """Which column is which, as the last `#separator` and `#fields` headers said."""
+
+    kind: str
+    separator: str = "\t"
+    fields: list[str] | None = None
+    name_at: int = 0
+    time_at: int = 0
+    client_at: int = 0
+    port_at: int = 0
+    qtype_at: int = 0
+    limit: int = 0  # columns a record must have up to the last one read
+    last: bool = False  # the line's end (newline) is inside a column that is read
+
+    def header(self, line: str, path: Path, number: int) -> None:
+        if line.startswith("#separator"):
+            value = line.split(None, 1)[1].strip() if len(line.split()) > 1 else "\\x09"
+            self.separator = value.encode().decode("unicode_escape") if "\\x" in value else value
+        elif line.startswith("#fields"):
+            column, how, _marks = KINDS[self.kind]
+            fields = self.fields = line.rstrip("\r\n").split(self.separator)[1:]
+            if column not in fields:
+                raise InputError(f"{path}:{number}: a zeek {self.kind}.log has a '{column}' "
+                                 f"column and this one has not; choose another --format")
+            self.name_at = fields.index(column)
+            self.time_at = fields.index("ts") if "ts" in fields else -1
+            self.client_at = fields.index("id.orig_h") if "id.orig_h" in fields else -1
+            self.port_at = fields.index("id.resp_p") if "id.resp_p" in fields else -1
+            self.qtype_at = fields.index("qtype") if how == "dns" and "qtype" in fields else -1
+            self.limit = max(self.name_at, self.time_at, self.client_at, self.port_at,
+                             self.qtype_at) + 1
+            self.last = self.limit >= len(fields)
+
+    def for_tally(self) -> tuple[int, int, int, int, int, int, int, bool]:
+        """The layout as `Tally.tsv` takes it; a name column of -1 hands every record back."""
+        usable = (self.fields is not None and len(self.separator) == 1 and self.time_at >= 0
+                  and ord(self.separator) < 128 and self.limit <= 256)
+        return (ord(self.separator[:1] or "\t"), self.name_at if usable else -1,
+                self.time_at, self.client_at, self.port_at, self.qtype_at, self.limit,
+                self.last)
+
+
+def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
+               layout: TsvLayout | None = None) -> Parsed:
+    how = KINDS[kind][1]
     names, name_of, clients, bad = reader.names, reader.name_of, reader.clients, reader.bad
     new = tuple.__new__  # an Observation with every field given, without its slower __new__
-    separator = "\t"
-    fields: list[str] | None = None
-    name_at = time_at = client_at = port_at = qtype_at = limit = 0
-    last = False  # the line's end (newline) is inside a column that is read
+    layout = layout or TsvLayout(kind)
+    separator, name_at, time_at, client_at, port_at, qtype_at, limit, last = (
+        layout.separator, layout.name_at, layout.time_at, layout.client_at, layout.port_at,
+        layout.qtype_at, layout.limit, layout.last)
+    fields = layout.fields
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         if line[0] == "#":
             reader.skipped += 1
-            if line.startswith("#separator"):
-                value = line.split(None, 1)[1].strip() if len(line.split()) > 1 else "\\x09"
-                separator = value.encode().decode("unicode_escape") if "\\x" in value else value
-            elif line.startswith("#fields"):
-                fields = line.rstrip("\r\n").split(separator)[1:]
-                if column not in fields:
-                    raise InputError(f"{path}:{number}: a zeek {kind}.log has a '{column}' "
-                                     f"column and this one has not; choose another --format")
-                name_at = fields.index(column)
-                time_at = fields.index("ts") if "ts" in fields else -1
-                client_at = fields.index("id.orig_h") if "id.orig_h" in fields else -1
-                port_at = fields.index("id.resp_p") if "id.resp_p" in fields else -1
-                qtype_at = fields.index("qtype") if how == "dns" and "qtype" in fields else -1
-                limit = max(name_at, time_at, client_at, port_at, qtype_at) + 1
-                last = limit >= len(fields)
+            layout.header(line, path, number)
+            separator, name_at, time_at, client_at, port_at, qtype_at, limit, last = (
+                layout.separator, layout.name_at, layout.time_at, layout.client_at,
+                layout.port_at, layout.qtype_at, layout.limit, layout.last)
+            fields = layout.fields
             continue
         if fields is None:
             reader.not_a_record(number, line, "a record before the #fields header")
@@ -157,6 +200,53 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader) -
         else:
             yield number, new(Observation, (moment, client, name, how, "", ""))
     return number
+
+
+class TsvTallier:
+    """Records counted in C with the columns the headers name; header lines, and records the
+    Tally hands back, are read by `_parse_tsv` with the same layout."""
+
+    def __init__(self, kind: str, reader: LogReader) -> None:
+        self.kind, self.reader = kind, reader
+        self.layout = TsvLayout(kind)
+        self.parse = partial(_parse_tsv, kind, path=reader.path, reader=reader,
+                             layout=self.layout)
+
+    def feed(self, table: Any, block: bytes, number: int) -> tuple[list[Counted], int]:
+        found: list[Counted] = []
+        offset = 0
+        first = number
+        while offset < len(block):
+            handed_back, offset, lines = table.tsv(block, offset, number,
+                                                   self.layout.for_tally())
+            found += self.reader.reread(self.parse, block, handed_back, number)
+            number += lines
+            if offset < len(block):  # a header line: the columns may change
+                end = block.find(b"\n", offset)
+                end = len(block) if end < 0 else end
+                found += self.reader.reread(self.parse, block, [(0, offset, end)], number)
+                number += 1
+                offset = end + 1
+        return found, number - first
+
+    def resolve(self, rows: list[TallyRow]) -> list[Counted]:
+        _column, how, _marks = KINDS[self.kind]
+        names, clients, found = self.reader.names, self.reader.clients, []
+        for row in rows:
+            day, raw, address, port, unasked, hits, first, last, _line = row
+            if how != "dns" and ":" in raw:
+                raw = host_from_header(raw)
+            name = names[raw]
+            if not name:
+                if name is None:
+                    self.reader.unnamed(row, raw)
+                continue
+            if how == "dns":
+                found.append((name, "answer" if unasked else "dns", clients[address], day,
+                              LOCAL_PORTS.get(port, ""), "", hits, first, last))
+            else:
+                found.append((name, how, clients[address], day, "", "", hits, first, last))
+        return found
 
 
 def _parse_json(kind: str | None, lines: Iterable[str], path: Path,
@@ -226,7 +316,8 @@ def _sniffer(kind: str, find: Callable[[bytes], str | None]) -> Callable[[bytes]
 FORMATS = [
     LogFormat(f"zeek-{kind}-{encoding}", f"Zeek {kind}.log ({encoding.upper()})",
               _sniffer(kind, _tsv_kind if encoding == "tsv" else _json_kind),
-              partial(_parse_tsv if encoding == "tsv" else _parse_json, kind))
+              partial(_parse_tsv if encoding == "tsv" else _parse_json, kind),
+              tally=partial(TsvTallier, kind) if encoding == "tsv" else None)
     for encoding in ("tsv", "json") for kind in KINDS
 ]
 STREAMING = LogFormat("zeek-json-streaming", "Zeek logs in one JSON stream (_path per record)",

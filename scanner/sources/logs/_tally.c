@@ -1,0 +1,742 @@
+/* Count the lookups in blocks of a log without a Python object per line.
+ *
+ * A `Tally` reads whole lines of a dnsmasq query log or of a Zeek TSV log from a bytes block
+ * and counts them in a hash table keyed by (local day, name, client, port, flag), keeping
+ * how often each key was seen, its first and last time and the line it was first seen on.
+ * Only the distinct keys become Python objects, when the table is drained.
+ *
+ * It reads only the common, exactly specified shape of each format. Any other line (a header,
+ * an untagged or non-ASCII dnsmasq line, a time it cannot read, too few fields) is handed
+ * back by number and position, and the format's Python parser reads it as it reads every
+ * line without this module, so both give the same result: the tests compare them.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A counted key: this header, then the key's bytes (name, client, port), in one arena, so
+ * the one cache miss of a lookup brings both. */
+typedef struct {
+    double first, last;
+    long long line;          /* the line number the key was first seen on */
+    uint32_t count;
+    uint16_t lengths[3];
+    uint16_t day;            /* index into `days` */
+    uint8_t flag;
+} Record;
+
+#define RECORD_SIZE ((Py_ssize_t)((sizeof(Record) + 7) & ~(size_t)7))
+#define MAX_FIELD 0xffff
+
+typedef struct {
+    uint32_t tag;            /* the high half of the key's hash; 0 for an empty slot */
+    uint32_t record;         /* offset of the record in the arena, in units of 8 bytes */
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *day_of_hour;   /* hour since the epoch -> the local day it belongs to */
+    PyObject *days;          /* the distinct days seen, in order */
+    long long cached_hour;
+    Py_ssize_t cached_day;
+    Slot *slots;             /* open addressing, linear probing, at most half full */
+    Py_ssize_t capacity, size;
+    char *arena;             /* the records, 8-byte aligned, in the order first seen */
+    Py_ssize_t arena_used, arena_capacity;
+    char minute_text[12];    /* 'Sep  8 16:32' and its POSIX time, the last one read */
+    double minute_base;
+    int minute_valid;
+} Tally;
+
+/* Python's own float // (floatobject.c), so an hour here is the hour Python computes. */
+static double
+floor_divide(double value, double by)
+{
+    double mod = fmod(value, by);
+    double div = (value - mod) / by;
+    double result;
+    if (mod && ((by < 0) != (mod < 0))) {
+        div -= 1.0;
+    }
+    if (div) {
+        result = floor(div);
+        if (div - result > 0.5) {
+            result += 1.0;
+        }
+    }
+    else {
+        result = copysign(0.0, value / by);
+    }
+    return result;
+}
+
+/* A word at a time: keys are short and there is one hash per counted line. */
+static uint64_t
+hash_bytes(uint64_t hash, const char *text, Py_ssize_t length)
+{
+    uint64_t word;
+    while (length >= 8) {
+        memcpy(&word, text, 8);
+        hash = (hash ^ word) * 0x9E3779B97F4A7C15ULL;
+        hash ^= hash >> 29;
+        text += 8;
+        length -= 8;
+    }
+    word = 0;
+    memcpy(&word, text, (size_t)length);
+    hash = (hash ^ word ^ ((uint64_t)length << 56)) * 0x9E3779B97F4A7C15ULL;
+    return hash ^ (hash >> 32);
+}
+
+static uint64_t
+hash_key(Py_ssize_t day, int flag, const char *const spans[3], const Py_ssize_t lengths[3])
+{
+    uint64_t hash = 1469598103934665603ULL ^ ((uint64_t)day * 0x9E3779B97F4A7C15ULL) ^
+                    (uint64_t)flag;
+    for (int i = 0; i < 3; i++) {
+        hash = hash_bytes(hash, spans[i], lengths[i]);
+    }
+    return hash;
+}
+
+static int
+grow_slots(Tally *self)
+{
+    Py_ssize_t capacity = self->capacity ? self->capacity * 2 : 4096;
+    Slot *slots = PyMem_Calloc((size_t)capacity, sizeof(Slot));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < self->capacity; i++) {
+        Slot old = self->slots[i];
+        if (old.tag == 0) {
+            continue;
+        }
+        const Record *record = (const Record *)(self->arena + (Py_ssize_t)old.record * 8);
+        const char *key = (const char *)record + RECORD_SIZE;  /* the slot keeps only a tag */
+        const char *spans[3] = {key, key + record->lengths[0],
+                                key + record->lengths[0] + record->lengths[1]};
+        const Py_ssize_t lengths[3] = {record->lengths[0], record->lengths[1],
+                                       record->lengths[2]};
+        uint64_t hash = hash_key(record->day, record->flag, spans, lengths);
+        Py_ssize_t slot = (Py_ssize_t)(hash & (uint64_t)(capacity - 1));
+        while (slots[slot].tag != 0) {
+            slot = (slot + 1) & (capacity - 1);
+        }
+        slots[slot] = old;
+    }
+    PyMem_Free(self->slots);
+    self->slots = slots;
+    self->capacity = capacity;
+    return 0;
+}
+
+/* Room for a record and its key at the end of the arena; its offset, or -1 (no memory). */
+static Py_ssize_t
+new_record(Tally *self, Py_ssize_t key_length)
+{
+    Py_ssize_t need = (RECORD_SIZE + key_length + 7) & ~(Py_ssize_t)7;
+    if (self->arena_used + need > self->arena_capacity) {
+        Py_ssize_t capacity = self->arena_capacity ? self->arena_capacity : 1 << 20;
+        while (self->arena_used + need > capacity) {
+            capacity *= 2;
+        }
+        if (capacity / 8 > UINT32_MAX) {
+            PyErr_SetString(PyExc_MemoryError, "too many distinct keys; drain more often");
+            return -1;
+        }
+        char *arena = PyMem_Realloc(self->arena, (size_t)capacity);
+        if (arena == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->arena = arena;
+        self->arena_capacity = capacity;
+    }
+    Py_ssize_t at = self->arena_used;
+    self->arena_used += need;
+    return at;
+}
+
+/* The index in `days` of the local day `moment` falls on (-1 with an exception set). */
+static Py_ssize_t
+day_index(Tally *self, double moment)
+{
+    double hour_value = floor_divide(moment, 3600.0);
+    if (!(fabs(hour_value) < 9e15)) {
+        PyErr_SetString(PyExc_OverflowError, "time out of range");
+        return -1;
+    }
+    long long hour = (long long)hour_value;
+    if (self->cached_day >= 0 && hour == self->cached_hour) {
+        return self->cached_day;
+    }
+    PyObject *day = PyObject_CallFunction(self->day_of_hour, "L", hour);
+    if (day == NULL) {
+        return -1;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(self->days), found = -1;
+    for (Py_ssize_t i = count - 1; i >= 0 && found < 0; i--) {
+        int same = PyObject_RichCompareBool(PyList_GET_ITEM(self->days, i), day, Py_EQ);
+        if (same < 0) {
+            Py_DECREF(day);
+            return -1;
+        }
+        if (same) {
+            found = i;
+        }
+    }
+    if (found < 0) {
+        if (PyList_Append(self->days, day) < 0) {
+            Py_DECREF(day);
+            return -1;
+        }
+        found = count;
+    }
+    Py_DECREF(day);
+    self->cached_hour = hour;
+    self->cached_day = found;
+    return found;
+}
+
+/* Count one sighting of (day of `moment`, name, client, port, flag) first seen on `line`.
+ * Returns 1, 0 when a field is too long to count here (Python reads the line), -1 on an
+ * error. */
+static int
+count_key(Tally *self, const char *const spans[3], const Py_ssize_t lengths[3], int flag,
+          double moment, long long line)
+{
+    if (lengths[0] > MAX_FIELD || lengths[1] > MAX_FIELD || lengths[2] > MAX_FIELD) {
+        return 0;
+    }
+    Py_ssize_t day = day_index(self, moment);
+    if (day < 0) {
+        return -1;
+    }
+    if (day > 0xffff) {
+        PyErr_SetString(PyExc_OverflowError, "too many days in one tally");
+        return -1;
+    }
+    uint16_t short_lengths[3] = {(uint16_t)lengths[0], (uint16_t)lengths[1],
+                                 (uint16_t)lengths[2]};
+    uint64_t hash = hash_key(day, flag, spans, lengths);
+    uint32_t tag = (uint32_t)(hash >> 32) | 1;
+    if ((self->size + 1) * 2 > self->capacity && grow_slots(self) < 0) {
+        return -1;
+    }
+    Py_ssize_t mask = self->capacity - 1;
+    for (Py_ssize_t slot = (Py_ssize_t)(hash & (uint64_t)mask);; slot = (slot + 1) & mask) {
+        Slot *found = &self->slots[slot];
+        if (found->tag == 0) {
+            Py_ssize_t at = new_record(self, lengths[0] + lengths[1] + lengths[2]);
+            if (at < 0) {
+                return -1;
+            }
+            Record *record = (Record *)(self->arena + at);
+            char *key = (char *)record + RECORD_SIZE;
+            for (int i = 0; i < 3; i++) {
+                memcpy(key, spans[i], (size_t)lengths[i]);
+                key += lengths[i];
+            }
+            record->first = record->last = moment;
+            record->line = line;
+            record->count = 1;
+            memcpy(record->lengths, short_lengths, sizeof(short_lengths));
+            record->day = (uint16_t)day;
+            record->flag = (uint8_t)flag;
+            found->tag = tag;
+            found->record = (uint32_t)(at / 8);
+            self->size++;
+            return 1;
+        }
+        if (found->tag != tag) {
+            continue;
+        }
+        Record *record = (Record *)(self->arena + (Py_ssize_t)found->record * 8);
+        const char *key = (const char *)record + RECORD_SIZE;
+        if (record->day != day || record->flag != flag ||
+            memcmp(record->lengths, short_lengths, sizeof(short_lengths)) != 0 ||
+            memcmp(key, spans[0], (size_t)lengths[0]) != 0 ||
+            memcmp(key + lengths[0], spans[1], (size_t)lengths[1]) != 0 ||
+            memcmp(key + lengths[0] + lengths[1], spans[2], (size_t)lengths[2]) != 0) {
+            continue;
+        }
+        record->count++;
+        if (moment < record->first) {
+            record->first = moment;
+        }
+        else if (moment > record->last) {
+            record->last = moment;
+        }
+        return 1;
+    }
+}
+
+/* Whitespace as Python's \s sees it in ASCII text. */
+static inline int
+is_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+static inline int
+is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline int
+is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The first ']: ' of a line (the end of 'program[pid]: '), or NULL. memchr finds the few
+ * brackets of a line faster than memmem finds the text. */
+static const char *
+find_tag(const char *line, const char *end)
+{
+    for (const char *at = line; (at = memchr(at, ']', (size_t)(end - at))) != NULL; at++) {
+        if (end - at >= 3 && at[1] == ':' && at[2] == ' ') {
+            return at;
+        }
+    }
+    return NULL;
+}
+
+/* The first ' query[' of a line, or NULL; found by its '[' as find_tag finds its ']'. */
+static const char *
+find_query(const char *line, const char *end)
+{
+    for (const char *at = line; (at = memchr(at, '[', (size_t)(end - at))) != NULL; at++) {
+        if (at - line >= 6 && memcmp(at - 6, " query", 6) == 0) {
+            return at - 6;
+        }
+    }
+    return NULL;
+}
+
+static int
+hand_back(PyObject *punted, Py_ssize_t index, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *item = Py_BuildValue("(nnn)", index, start, end);
+    if (item == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(punted, item);
+    Py_DECREF(item);
+    return failed;
+}
+
+/* The POSIX time of a syslog time at the start of a line, 'Sep  8 16:32:19 ', in `moment`.
+ * Returns 1 when read, 0 when the line must go to Python, -1 on an error. */
+static int
+syslog_time(Tally *self, const char *line, const char *end, PyObject *minute_of,
+            double *moment)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    if (end - line < 16 || !is_letter(s[0]) || !is_letter(s[1]) || !is_letter(s[2]) ||
+        s[3] != ' ' || !(s[4] == ' ' || is_digit(s[4])) || !is_digit(s[5]) || s[6] != ' ' ||
+        !is_digit(s[7]) || !is_digit(s[8]) || s[9] != ':' || !is_digit(s[10]) ||
+        !is_digit(s[11]) || s[12] != ':' || !is_digit(s[13]) || !is_digit(s[14]) ||
+        s[15] != ' ' || s[13] > '5') {
+        return 0;
+    }
+    if (!self->minute_valid || memcmp(self->minute_text, line, 12) != 0) {
+        PyObject *text = PyUnicode_DecodeASCII(line, 12, NULL);
+        if (text == NULL) {
+            return -1;
+        }
+        PyObject *value = PyObject_CallOneArg(minute_of, text);
+        Py_DECREF(text);
+        if (value == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+                PyErr_Clear();  /* Python's parser says what is wrong, with the line */
+                return 0;
+            }
+            return -1;
+        }
+        double base = PyFloat_AsDouble(value);
+        Py_DECREF(value);
+        if (base == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+        memcpy(self->minute_text, line, 12);
+        self->minute_base = base;
+        self->minute_valid = 1;
+    }
+    *moment = self->minute_base + (s[13] - '0') * 10 + (s[14] - '0');
+    return 1;
+}
+
+/* One dnsmasq line: 1 counted or read without a name, 0 for Python, -1 on an error.
+ * The shape: 'Mmm dd HH:MM:SS ...]: ... query[TYPE] name from client', all ASCII,
+ * with the first ']: ' before ' query['. */
+static int
+dnsmasq_line(Tally *self, const char *line, const char *end, PyObject *minute_of,
+             long long number)
+{
+    uint64_t word, high = 0;
+    const char *c = line;
+    for (; end - c >= 8; c += 8) {
+        memcpy(&word, c, 8);
+        high |= word;
+    }
+    for (; c < end; c++) {
+        high |= (unsigned char)*c;
+    }
+    if (high & 0x8080808080808080ULL) {
+        return 0;
+    }
+    const char *tag = find_tag(line, end);
+    const char *at = find_query(line, end);
+    if (at == NULL) {
+        return tag != NULL;  /* forwarded, reply, cached, config...: a record without a name */
+    }
+    if (tag == NULL || tag > at) {
+        return 0;
+    }
+    const char *close = memchr(at + 7, ']', (size_t)(end - at - 7));
+    if (close == NULL || close + 1 >= end || close[1] != ' ') {
+        return 0;
+    }
+    const char *name = close + 2, *name_end = name;
+    while (name_end < end && !is_space((unsigned char)*name_end)) {
+        name_end++;
+    }
+    if (name_end == name || end - name_end < 7 || memcmp(name_end, " from ", 6) != 0) {
+        return 0;
+    }
+    const char *client = name_end + 6, *client_end = client;
+    while (client_end < end && !is_space((unsigned char)*client_end)) {
+        client_end++;
+    }
+    if (client_end == client) {
+        return 0;
+    }
+    double moment;
+    int read = syslog_time(self, line, end, minute_of, &moment);
+    if (read <= 0) {
+        return read;
+    }
+    const char *spans[3] = {name, client, ""};
+    const Py_ssize_t lengths[3] = {name_end - name, client_end - client, 0};
+    return count_key(self, spans, lengths, 0, moment, number);
+}
+
+static PyObject *
+Tally_dnsmasq(Tally *self, PyObject *args)
+{
+    Py_buffer block;
+    long long first_line;
+    PyObject *minute_of;
+    if (!PyArg_ParseTuple(args, "y*LO:dnsmasq", &block, &first_line, &minute_of)) {
+        return NULL;
+    }
+    PyObject *punted = PyList_New(0);
+    const char *start = block.buf, *stop = start + block.len, *line = start;
+    Py_ssize_t index = 0;
+    while (punted != NULL && line < stop) {
+        const char *newline = memchr(line, '\n', (size_t)(stop - line));
+        const char *end = newline ? newline : stop;
+        int done = dnsmasq_line(self, line, end, minute_of, first_line + index);
+        if (done < 0 || (done == 0 && hand_back(punted, index, line - start, end - start) < 0)) {
+            Py_CLEAR(punted);
+        }
+        line = newline ? newline + 1 : stop;
+        index++;
+    }
+    PyBuffer_Release(&block);
+    if (punted == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(Nn)", punted, index);
+}
+
+typedef struct {
+    int separator, name_at, time_at, client_at, port_at, qtype_at, limit, strip_last;
+} Layout;
+
+static int
+is_unset(const char *text, Py_ssize_t length)
+{
+    return length == 0 || (length == 1 && text[0] == '-') ||
+           (length == 7 && memcmp(text, "(empty)", 7) == 0);
+}
+
+/* A Zeek time: digits with at most one point, read as Python's float() reads it. */
+static int
+zeek_time(const char *text, Py_ssize_t length, double *moment)
+{
+    char buffer[64];
+    int points = 0;
+    if (length == 0 || length >= (Py_ssize_t)sizeof(buffer)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (text[i] == '.') {
+            points++;
+        }
+        else if (!is_digit((unsigned char)text[i])) {
+            return 0;
+        }
+    }
+    if (points > 1 || (length == 1 && points == 1)) {
+        return 0;
+    }
+    if (length - points <= 18) {
+        /* Digits up to 2**53 and a power of ten up to 1e22 are exact doubles, so one
+         * division is correctly rounded: the value float() gives (Clinger's fast path),
+         * without strtod's cost. */
+        static const double powers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                        1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+        long long digits = 0;
+        int decimals = 0, after_point = 0;
+        for (Py_ssize_t i = 0; i < length; i++) {
+            if (text[i] == '.') {
+                after_point = 1;
+                continue;
+            }
+            digits = digits * 10 + (text[i] - '0');
+            decimals += after_point;
+        }
+        if (digits <= (1LL << 53)) {
+            *moment = (double)digits / powers[decimals];
+            return 1;
+        }
+    }
+    memcpy(buffer, text, (size_t)length);
+    buffer[length] = '\0';
+    char *parsed_to;
+    *moment = PyOS_string_to_double(buffer, &parsed_to, NULL);
+    if (*moment == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return parsed_to == buffer + length;
+}
+
+/* One Zeek TSV record: 1 counted or read without a name, 0 for Python, -1 on an error. */
+static int
+tsv_line(Tally *self, const Layout *layout, const char *line, const char *end,
+         long long number)
+{
+    const char *field_start[256];
+    Py_ssize_t field_length[256];
+    const char *at = line;
+    if (layout->name_at < 0) {
+        return 0;
+    }
+    for (int field = 0; field < layout->limit; field++) {
+        if (at > end) {
+            return 0;  /* fewer fields than the header names */
+        }
+        const char *next = memchr(at, layout->separator, (size_t)(end - at));
+        const char *stop = next ? next : end;
+        if (next == NULL) {
+            if (field + 1 < layout->limit || !layout->strip_last) {
+                return 0;
+            }
+            while (stop > at && stop[-1] == '\r') {
+                stop--;  /* the line's end, as rstrip('\r\n') removes it */
+            }
+        }
+        field_start[field] = at;
+        field_length[field] = stop - at;
+        at = next ? next + 1 : end + 1;
+    }
+    const char *name = field_start[layout->name_at];
+    Py_ssize_t name_length = field_length[layout->name_at];
+    if (is_unset(name, name_length)) {
+        return 1;
+    }
+    double moment;
+    if (!zeek_time(field_start[layout->time_at], field_length[layout->time_at], &moment)) {
+        return 0;
+    }
+    const char *spans[3] = {name, "", ""};
+    Py_ssize_t lengths[3] = {name_length, 0, 0};
+    if (layout->client_at >= 0) {
+        spans[1] = field_start[layout->client_at];
+        lengths[1] = field_length[layout->client_at];
+    }
+    if (layout->port_at >= 0) {
+        spans[2] = field_start[layout->port_at];
+        lengths[2] = field_length[layout->port_at];
+    }
+    int flag = layout->qtype_at >= 0 && field_length[layout->qtype_at] == 1 &&
+               field_start[layout->qtype_at][0] == '-';
+    return count_key(self, spans, lengths, flag, moment, number);
+}
+
+static PyObject *
+Tally_tsv(Tally *self, PyObject *args)
+{
+    Py_buffer block;
+    Py_ssize_t offset;
+    long long first_line;
+    Layout layout;
+    if (!PyArg_ParseTuple(args, "y*nL(iiiiiiip):tsv", &block, &offset, &first_line,
+                          &layout.separator, &layout.name_at, &layout.time_at,
+                          &layout.client_at, &layout.port_at, &layout.qtype_at,
+                          &layout.limit, &layout.strip_last)) {
+        return NULL;
+    }
+    if (layout.name_at >= 0 &&
+        (layout.limit > 256 || layout.time_at < 0 || layout.name_at >= layout.limit ||
+         layout.time_at >= layout.limit || layout.client_at >= layout.limit ||
+         layout.port_at >= layout.limit || layout.qtype_at >= layout.limit ||
+         layout.separator < 0 || layout.separator > 255 || layout.separator == '\n')) {
+        PyBuffer_Release(&block);
+        PyErr_SetString(PyExc_ValueError, "a layout this reader cannot use");
+        return NULL;
+    }
+    PyObject *punted = PyList_New(0);
+    const char *start = block.buf, *stop = start + block.len;
+    const char *line = start + (offset < 0 ? 0 : offset > block.len ? block.len : offset);
+    Py_ssize_t index = 0;
+    while (punted != NULL && line < stop && *line != '#') {
+        const char *newline = memchr(line, '\n', (size_t)(stop - line));
+        const char *end = newline ? newline : stop;
+        int done = tsv_line(self, &layout, line, end, first_line + index);
+        if (done < 0 || (done == 0 && hand_back(punted, index, line - start, end - start) < 0)) {
+            Py_CLEAR(punted);
+        }
+        line = newline ? newline + 1 : stop;
+        index++;
+    }
+    PyBuffer_Release(&block);
+    if (punted == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(Nnn)", punted, (Py_ssize_t)(line - start), index);
+}
+
+static PyObject *
+Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *rows = PyList_New(self->size);
+    if (rows == NULL) {
+        return NULL;
+    }
+    Py_ssize_t row = 0;
+    for (Py_ssize_t at = 0; at < self->arena_used; row++) {
+        const Record *record = (const Record *)(self->arena + at);
+        const char *key = (const char *)record + RECORD_SIZE;
+        Py_ssize_t name_length = record->lengths[0], client_length = record->lengths[1];
+        PyObject *name = PyUnicode_DecodeUTF8(key, name_length, "replace");
+        PyObject *client = PyUnicode_DecodeUTF8(key + name_length, client_length, "replace");
+        PyObject *port = PyUnicode_DecodeUTF8(key + name_length + client_length,
+                                              record->lengths[2], "replace");
+        PyObject *item = NULL;
+        if (name != NULL && client != NULL && port != NULL) {
+            item = Py_BuildValue("(OOOOiIddL)", PyList_GET_ITEM(self->days, record->day), name,
+                                 client, port, (int)record->flag, (unsigned int)record->count,
+                                 record->first, record->last, record->line);
+        }
+        Py_XDECREF(name);
+        Py_XDECREF(client);
+        Py_XDECREF(port);
+        if (item == NULL) {
+            Py_DECREF(rows);
+            return NULL;
+        }
+        PyList_SET_ITEM(rows, row, item);
+        at += (RECORD_SIZE + name_length + client_length + record->lengths[2] + 7) &
+              ~(Py_ssize_t)7;
+    }
+    PyMem_Free(self->slots);
+    self->slots = NULL;
+    self->capacity = self->size = 0;
+    self->arena_used = 0;
+    return rows;
+}
+
+static Py_ssize_t
+Tally_length(Tally *self)
+{
+    return self->size;
+}
+
+static int
+Tally_init(Tally *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"day_of_hour", NULL};
+    PyObject *day_of_hour;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:Tally", keywords, &day_of_hour)) {
+        return -1;
+    }
+    if (!PyCallable_Check(day_of_hour)) {
+        PyErr_SetString(PyExc_TypeError, "day_of_hour must be callable");
+        return -1;
+    }
+    Py_INCREF(day_of_hour);
+    Py_XSETREF(self->day_of_hour, day_of_hour);
+    Py_XSETREF(self->days, PyList_New(0));
+    self->cached_day = -1;
+    return self->days == NULL ? -1 : 0;
+}
+
+static void
+Tally_dealloc(Tally *self)
+{
+    Py_XDECREF(self->day_of_hour);
+    Py_XDECREF(self->days);
+    PyMem_Free(self->slots);
+    PyMem_Free(self->arena);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Tally_methods[] = {
+    {"dnsmasq", (PyCFunction)Tally_dnsmasq, METH_VARARGS,
+     "dnsmasq(block, first_line, minute_of) -> ([(index, start, end)] for Python, lines)"},
+    {"tsv", (PyCFunction)Tally_tsv, METH_VARARGS,
+     "tsv(block, offset, first_line, layout) -> ([(index, start, end)], stopped_at, lines)"},
+    {"drain", (PyCFunction)Tally_drain, METH_NOARGS,
+     "drain() -> [(day, name, client, port, flag, count, first, last, first_line)]; empties"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Tally_sequence = {.sq_length = (lenfunc)Tally_length};
+
+static PyTypeObject TallyType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "scanner.sources.logs._tally.Tally",
+    .tp_basicsize = sizeof(Tally),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Lookups of a log counted per (day, name, client, port, flag).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Tally_init,
+    .tp_dealloc = (destructor)Tally_dealloc,
+    .tp_methods = Tally_methods,
+    .tp_as_sequence = &Tally_sequence,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_tally",
+    .m_doc = "Count log lookups in C; see Tally.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__tally(void)
+{
+    if (PyType_Ready(&TallyType) < 0) {
+        return NULL;
+    }
+    PyObject *created = PyModule_Create(&module);
+    if (created == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&TallyType);
+    if (PyModule_AddObject(created, "Tally", (PyObject *)&TallyType) < 0) {
+        Py_DECREF(&TallyType);
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
+}

@@ -1,0 +1,233 @@
+"""The C Tally against the Python parsers: a log counted in blocks gives what reading it line
+by line gives — the same names, clients, days, hits, first and last times, and the same
+counts of records, skipped and malformed lines — on real samples and on damaged lines."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sqlite3
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.errors import InputError
+from scanner.sources.logs import REGISTRY, base, read_log
+from scanner.sources.logs.timestamps import local_day
+from tests.conftest import DATA
+from tests.test_logs import real_lines
+from tests.test_scan import scanner_for, snapshot
+
+WITHOUT_TALLY = "appradar was installed without its C extension"
+
+
+def test_the_extension_is_built_where_it_can_be() -> None:
+    """Where a C compiler and Python's headers are, `pip install` builds the Tally (it is
+    optional only so that appradar installs without them)."""
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if shutil.which("cc") is None or not headers.exists():
+        pytest.skip("no C compiler or no Python headers here")
+    assert base.Tally is not None, "the Tally was not built: see `pip install -v` for why"
+
+COUNTED_FORMATS = sorted(name for name, item in REGISTRY.items() if item.tally is not None)
+SAMPLES = sorted(path for folder in ("logs", "logs-more") for name in COUNTED_FORMATS
+                 for path in (DATA / folder / name).glob("*")
+                 if not path.name.endswith((".json", ".txt", ".pcap")))
+
+Totals = dict[tuple, list[float]]
+
+
+def line_by_line(path: Path, format_name: str) -> tuple[Totals, tuple[int, ...], list[str]]:
+    """What the Python parser reads, summed per (name, how, client, day, local, owner)."""
+    reader = read_log(path, format_name)
+    totals: Totals = {}
+    for _number, item in reader:
+        key = (item.name, item.how, item.client, local_day(int(item.time // 3600)), item.local,
+               item.owner)
+        entry = totals.setdefault(key, [0, item.time, item.time])
+        entry[0] += 1
+        entry[1], entry[2] = min(entry[1], item.time), max(entry[2], item.time)
+    return totals, (reader.lines, reader.records, reader.skipped, reader.malformed), \
+        reader.problems
+
+
+def counted(path: Path, format_name: str, done: int = 0) -> tuple[Totals, tuple[int, ...],
+                                                                 list[str], list[int]]:
+    """What `LogReader.counted` hands over, summed the same way, with each group's last line."""
+    reader = read_log(path, format_name)
+    assert reader.can_count
+    totals: Totals = {}
+    ends = []
+    for number, group in reader.counted(done):
+        ends.append(number)
+        for name, how, client, day, local, owner, hits, first, last in group:
+            entry = totals.setdefault((name, how, client, day, local, owner), [0, first, last])
+            entry[0] += hits
+            entry[1], entry[2] = min(entry[1], first), max(entry[2], last)
+    return totals, (reader.lines, reader.records, reader.skipped, reader.malformed), \
+        reader.problems, ends
+
+
+needs_tally = pytest.mark.skipif(base.Tally is None, reason=WITHOUT_TALLY)
+
+
+@pytest.fixture(params=["large blocks", "small blocks"])
+def blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The default block size, and blocks of a few lines that drain after every other key."""
+    if request.param == "small blocks":
+        monkeypatch.setattr(base, "BLOCK_BYTES", 97)
+        monkeypatch.setattr(base, "DRAIN_KEYS", 2)
+    yield
+
+
+@needs_tally
+@pytest.mark.parametrize("sample", SAMPLES, ids=[f"{path.parent.name}/{path.name[:50]}"
+                                                 for path in SAMPLES])
+def test_real_samples_count_as_they_read(sample: Path, blocks: None) -> None:
+    format_name = sample.parent.name
+    totals, counts, problems = line_by_line(sample, format_name)
+    fast_totals, fast_counts, fast_problems, ends = counted(sample, format_name)
+    assert fast_totals == totals
+    assert fast_counts == counts
+    assert set(fast_problems) <= set(problems)
+    assert ends == sorted(ends) and (not ends or ends[-1] <= counts[0])
+
+
+SCHOOL = "".join(
+    f"Nov 28 {8 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d} dnsmasq[577]: "
+    f"query[A] host{i * 7 % 13}.magister.net from 10.1.0.{i % 11 + 1}\n"
+    f"Nov 28 {8 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d} dnsmasq[577]: "
+    f"forwarded host{i * 7 % 13}.magister.net to 1.1.1.1\n" for i in range(4000))
+
+
+@needs_tally
+def test_odd_lines_go_to_python_and_bad_names_are_counted_per_line(tmp_path: Path,
+                                                                  blocks: None) -> None:
+    """Lines the Tally does not read (no tag, non-ASCII, a time it cannot read, CRLF, a
+    byte-order mark) are read in Python; a name that is none is malformed on every line."""
+    odd = [
+        "\ufeffNov 28 08:00:00 dnsmasq[577]: query[A] bom.example from 10.0.0.1",
+        "Nov 28 08:00:01 dnsmasq[577]: query[A] crlf.example from 10.0.0.2\r",
+        "Nov 28 08:00:02 dnsmasq[577]: query[A] bad_name!.example from 10.0.0.3",
+        "Nov 28 08:00:03 dnsmasq[577]: query[A] bad_name!.example from 10.0.0.4",
+        "Nov 28 08:00:04 dnsmasq[577]: query[A] caf\u00e9.example from 10.0.0.5",
+        "Xyz 28 08:00:05 dnsmasq[577]: query[A] month.example from 10.0.0.6",
+        "Nov 28 08:00:60 dnsmasq[577]: query[A] leap.example from 10.0.0.7",
+        "2025-05-01 10:33:48.949 query[A] v6.example from 10.1.1.1",
+        "dnsmasq: query[A] stdout.example from 10.0.0.8",
+        "Nov 28 08:00:06 dnsmasq[577]: query[A] 10.0.0.9 from 10.0.0.9",
+        "Nov 28 08:00:07 dnsmasq[577]: query[A]  two-spaces.example from 10.0.0.10",
+        "Nov  2 08:00:08 host dnsmasq[1]: 7 10.0.0.2/5353 query[AAAA] extra.example from 10.0.0.2",
+        "garbage without anything",
+        "",
+        "Nov 28 08:00:09 dnsmasq[577]: query[A] last.example from 10.0.0.11",
+    ]
+    path = tmp_path / "pihole.log"
+    path.write_bytes(("\n".join(odd) + "\n").encode() + SCHOOL.encode())
+    totals, counts, problems = line_by_line(path, "dnsmasq")
+    fast_totals, fast_counts, fast_problems, _ends = counted(path, "dnsmasq")
+    assert fast_totals == totals
+    assert fast_counts == counts
+    assert counts[3] >= 4  # the two bad names, the bad month, the leap second, garbage
+    assert set(fast_problems) <= set(problems)
+    assert f"{path}:3: invalid name 'bad_name!.example'" in " ".join(fast_problems)
+
+
+@needs_tally
+def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None) -> None:
+    """Concatenated logs with another column order, masked and ISO times, CRLF ends, too few
+    fields, records before any header: all as `_parse_tsv` reads them."""
+    fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "query",
+              "qtype", "qtype_name"]
+
+    def header(columns: list[str]) -> str:
+        return ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
+                "#unset_field\t-\n#path\tdns\n#fields\t" + "\t".join(columns) + "\n")
+
+    def row(columns: list[str], **values: str) -> str:
+        return "\t".join(values.get(column.replace(".", "_"), "-") for column in columns) + "\n"
+
+    rows = ["1700000000.1\tC1\t10.0.0.1\t5353\t224.0.0.251\t5353\tprinter.local\t1\tA\n"]
+    text = "".join(rows)  # before any header: malformed
+    text += header(fields)
+    for i in range(300):
+        text += row(fields, ts=f"{1_700_000_000 + i * 97.25:.6f}", id_orig_h=f"10.0.0.{i % 7}",
+                    id_resp_p="53", query=f"n{i % 5}.example.org", qtype="1" if i % 9 else "-")
+    text += row(fields, ts="XXXXXXXXXX.XXXXXX", query="masked.example.org", id_resp_p="53")
+    text += row(fields, ts="2023-11-14T22:13:20.123456Z", query="iso.example.org")
+    text += row(fields, ts="1700000000.5", query="crlf.example.org").replace("\n", "\r\n")
+    text += "1700000000.7\tC9\t10.0.0.9\n"  # too few fields
+    text += row(fields, ts="1700000000.8", query="bad name.example.org")
+    text += row(fields, ts="1700000000.9", query="(empty)")
+    text += row(fields, ts="1700000000.95")  # no query at all: '-'
+    text += row(fields, ts="1700000001", query="mdns.local", id_resp_p="5353")
+    moved = ["query", "ts", "id.orig_h", "id.resp_p", "qtype"]  # a later header, reordered
+    text += header(moved)
+    for i in range(50):
+        text += row(moved, ts=f"{1_700_100_000 + i}.{i:06d}", id_orig_h="fe80::1",
+                    query=f"moved{i % 3}.example.org", qtype="28")
+    path = tmp_path / "dns.log"
+    path.write_text(text)
+    totals, counts, problems = line_by_line(path, "zeek-dns-tsv")
+    fast_totals, fast_counts, fast_problems, _ends = counted(path, "zeek-dns-tsv")
+    assert fast_totals == totals
+    assert fast_counts == counts
+    assert counts[3] == 3  # the record before the header, too few fields, the bad name
+    assert set(fast_problems) <= set(problems)
+
+
+@needs_tally
+@pytest.mark.parametrize("format_name", COUNTED_FORMATS)
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_lines_count_as_they_read(format_name: str, data: st.DataObject,
+                                          tmp_path: Path) -> None:
+    """Real lines cut, spliced and sprinkled with odd characters: the Tally either reads a
+    line exactly as Python does or hands it back."""
+    lines = real_lines(format_name) or ["x"]
+    header = [line for line in lines if line.startswith("#")]
+    damaged = []
+    for _ in range(data.draw(st.integers(1, 30))):
+        line = data.draw(st.sampled_from(lines))
+        cut = data.draw(st.integers(0, len(line)))
+        noise = data.draw(st.text(st.sampled_from('"[]:;=\t |/#-.\r\x00é\ufffd09'), max_size=6))
+        damaged.append(data.draw(st.sampled_from([line[:cut], line[:cut] + noise + line[cut:],
+                                                  noise + line, line, line, line])))
+    path = tmp_path / "damaged.log"
+    path.write_text("\n".join(header + damaged) + "\n")
+    try:
+        totals, counts, problems = line_by_line(path, format_name)
+    except InputError:  # a header without the log's column: both refuse it
+        with pytest.raises(InputError):
+            counted(path, format_name)
+        return
+    fast_totals, fast_counts, fast_problems, _ends = counted(path, format_name)
+    assert fast_totals == totals
+    assert fast_counts == counts
+    assert set(fast_problems) <= set(problems)
+
+
+@needs_tally
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_scans_store_the_same_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         compressed: bool) -> None:
+    """The whole import, counted in C or read line by line: the same inventory."""
+    log = tmp_path / ("pihole.log.gz" if compressed else "pihole.log")
+    log.write_bytes(gzip.compress(SCHOOL.encode()) if compressed else SCHOOL.encode())
+    zeek = DATA / "logs" / "zeek-dns-tsv" / "zeek_opt.basic_dns.log"
+    fast = tmp_path / "fast.db"
+    first = scanner_for(fast).run([str(log), str(zeek)])
+    assert [item.status for item in first.files] == ["imported", "imported"]
+    slow = tmp_path / "slow.db"
+    (tmp_path / "slow.db.key").write_bytes((tmp_path / "fast.db.key").read_bytes())
+    monkeypatch.setattr(base, "Tally", None)
+    second = scanner_for(slow).run([str(log), str(zeek)])
+    assert second.stats.names == first.stats.names > 4000
+    assert snapshot(slow) == snapshot(fast)
+    hits = sqlite3.connect(fast).execute("SELECT sum(hits) FROM daily").fetchone()[0]
+    assert hits >= 4000
