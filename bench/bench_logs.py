@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time log import (`read_log`) against a bare loop that only reads the same lines.
+"""Time log import against a bare loop that only reads the same lines.
 
     python bench/bench_logs.py [--lines 1000000] [--seed 1] [--repeat 3]
 
@@ -15,12 +15,15 @@ bench/out/ (kept; regenerated when the size or seed differ), in two shapes:
 
 Then it runs, each in its own child process so its peak RSS is its own:
 
-- bare: `for line in open_text(path): pass` (UTF-8 decoding included, as read_log does it);
-- read_log: `for item in read_log(path): pass`, sniffing included;
+- bare: `for line in open_text(path): pass` (UTF-8 decoding included, as the readers do);
+- python: `for item in read_log(path): pass`, line by line in Python, sniffing included;
+- read: what a scan reads: `LogReader.counted()`, the C Tally, where the format has one
+  (dnsmasq, Zeek TSV), else the same as python;
 - scan: the whole import as `appradar scan` does it, into a new database (pseudonyms,
-  attribution, transactions, resume bookkeeping), for what an administrator waits for.
+  attribution, transactions, resume bookkeeping), start-up included, for what an
+  administrator waits for.
 
-The issue's targets: >= 300,000 lines/s, and >= 25% of the bare loop's rate.
+The targets: >= 300,000 lines/s, and >= 25% of the bare loop's rate.
 """
 
 from __future__ import annotations
@@ -216,8 +219,12 @@ def child(mode: str, path: str) -> None:
         lines = int(summary.split(" log records")[0].rsplit(" ", 1)[-1].replace(",", ""))
     else:
         reader = read_log(Path(path))
-        for _item in reader:
-            observations += 1
+        if mode == "read" and reader.can_count:  # what a scan reads: counted in C
+            for _number, group in reader.counted():
+                observations += sum(item[6] for item in group)
+        else:  # "python", or a format without a C counter: line by line
+            for _item in reader:
+                observations += 1
         lines = reader.lines
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "lines": lines, "observations": observations}))
@@ -248,8 +255,8 @@ def main() -> None:
         return
     OUT.mkdir(exist_ok=True)
     parse_failed = import_failed = False
-    print(f"{'log':<21} {'bare lines/s':>13} {'read_log lines/s':>17} {'ratio':>6} "
-          f"{'scan lines/s':>13} {'names':>8} {'peak RSS MB':>12}")
+    print(f"{'log':<21} {'bare lines/s':>13} {'python lines/s':>15} {'read lines/s':>13} "
+          f"{'ratio':>6} {'scan lines/s':>13} {'ratio':>6} {'names':>8} {'peak RSS MB':>12}")
     for shape, log, make in [(shape, log, make) for shape in SHAPES
                              for log, make in (("pihole", make_pihole), ("zeek-dns", make_zeek),
                                                ("suricata-eve", make_eve))]:
@@ -258,24 +265,23 @@ def main() -> None:
         if not path.exists():
             rng = random.Random(arguments.seed)
             make(path, arguments.lines, SHAPES[shape](rng), rng)
-        bare = min((measure("bare", path) for _ in range(arguments.repeat)),
-                   key=lambda run: run[0]["seconds"])
-        read = min((measure("read_log", path) for _ in range(arguments.repeat)),
-                   key=lambda run: run[0]["seconds"])
-        scan = min((measure("scan", path) for _ in range(arguments.repeat)),
-                   key=lambda run: run[0]["seconds"])
-        bare_rate = bare[0]["lines"] / bare[0]["seconds"]
-        read_rate = read[0]["lines"] / read[0]["seconds"]
-        scan_rate = read[0]["lines"] / scan[0]["seconds"]
-        ratio = read_rate / bare_rate
-        parse_failed |= read_rate < TARGET_RATE or ratio < TARGET_SHARE
-        import_failed |= scan_rate < TARGET_RATE
-        print(f"{label:<21} {bare_rate:>13,.0f} {read_rate:>17,.0f} {ratio:>6.1%} "
-              f"{scan_rate:>13,.0f} {read[0]['observations']:>8,} "
-              f"{max(read[1], scan[1]):>12.1f}")
+        best = {mode: min((measure(mode, path) for _ in range(arguments.repeat)),
+                          key=lambda run: run[0]["seconds"])
+                for mode in ("bare", "python", "read", "scan")}
+        lines = best["read"][0]["lines"]
+        rate = {mode: lines / run[0]["seconds"] for mode, run in best.items()}
+        rate["bare"] = best["bare"][0]["lines"] / best["bare"][0]["seconds"]
+        ratio, scan_ratio = rate["read"] / rate["bare"], rate["scan"] / rate["bare"]
+        parse_failed |= rate["read"] < TARGET_RATE or ratio < TARGET_SHARE
+        import_failed |= rate["scan"] < TARGET_RATE
+        print(f"{label:<21} {rate['bare']:>13,.0f} {rate['python']:>15,.0f} "
+              f"{rate['read']:>13,.0f} {ratio:>6.1%} {rate['scan']:>13,.0f} {scan_ratio:>6.1%} "
+              f"{best['read'][0]['observations']:>8,} "
+              f"{max(run[1] for run in best.values()):>12.1f}")
     print(f"targets: >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the bare loop: "
-          f"read_log {'not met' if parse_failed else 'met'}; "
+          f"reading {'not met' if parse_failed else 'met'}; "
           f"scan >= {TARGET_RATE:,} lines/s {'not met' if import_failed else 'met'}")
+
 
 if __name__ == "__main__":
     main()
