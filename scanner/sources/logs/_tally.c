@@ -35,11 +35,28 @@ typedef struct {
     uint32_t record;         /* offset of the record in the arena, in units of 8 bytes */
 } Slot;
 
+/* A key read but not yet counted: its table slot (and then its record) is fetched from
+ * memory while the next lines are read, since a lookup mostly waits for memory. */
+typedef struct {
+    const char *spans[3];
+    Py_ssize_t lengths[3];
+    uint64_t hash;
+    double moment;
+    long long line;
+    Py_ssize_t day;
+    int flag;
+} Pending;
+
+#define PIPELINE 8  /* keys in flight; a power of two */
+
 typedef struct {
     PyObject_HEAD
+    Pending pending[PIPELINE];
+    int pending_count, pending_first;
     PyObject *day_of_hour;   /* hour since the epoch -> the local day it belongs to */
     PyObject *days;          /* the distinct days seen, in order */
     long long cached_hour;
+    double cached_start;     /* the first second of cached_hour */
     Py_ssize_t cached_day;
     Slot *slots;             /* open addressing, linear probing, at most half full */
     Py_ssize_t capacity, size;
@@ -165,6 +182,10 @@ new_record(Tally *self, Py_ssize_t key_length)
 static Py_ssize_t
 day_index(Tally *self, double moment)
 {
+    if (self->cached_day >= 0 && moment >= self->cached_start &&
+        moment < self->cached_start + 3600.0) {
+        return self->cached_day;  /* the hour of the line before: no division */
+    }
     double hour_value = floor_divide(moment, 3600.0);
     if (!(fabs(hour_value) < 9e15)) {
         PyErr_SetString(PyExc_OverflowError, "time out of range");
@@ -198,13 +219,86 @@ day_index(Tally *self, double moment)
     }
     Py_DECREF(day);
     self->cached_hour = hour;
+    self->cached_start = (double)hour * 3600.0;
     self->cached_day = found;
     return found;
 }
 
-/* Count one sighting of (day of `moment`, name, client, port, flag) first seen on `line`.
- * Returns 1, 0 when a field is too long to count here (Python reads the line), -1 on an
- * error. */
+/* Count a key whose hash is known: find its record, or make one. 0, or -1 on an error. */
+static int
+settle(Tally *self, const Pending *key)
+{
+    const Py_ssize_t *lengths = key->lengths;
+    uint16_t short_lengths[3] = {(uint16_t)lengths[0], (uint16_t)lengths[1],
+                                 (uint16_t)lengths[2]};
+    uint32_t tag = (uint32_t)(key->hash >> 32) | 1;
+    if ((self->size + 1) * 2 > self->capacity && grow_slots(self) < 0) {
+        return -1;
+    }
+    Py_ssize_t mask = self->capacity - 1;
+    for (Py_ssize_t slot = (Py_ssize_t)(key->hash & (uint64_t)mask);; slot = (slot + 1) & mask) {
+        Slot *found = &self->slots[slot];
+        if (found->tag == 0) {
+            Py_ssize_t at = new_record(self, lengths[0] + lengths[1] + lengths[2]);
+            if (at < 0) {
+                return -1;
+            }
+            Record *record = (Record *)(self->arena + at);
+            char *bytes = (char *)record + RECORD_SIZE;
+            for (int i = 0; i < 3; i++) {
+                memcpy(bytes, key->spans[i], (size_t)lengths[i]);
+                bytes += lengths[i];
+            }
+            record->first = record->last = key->moment;
+            record->line = key->line;
+            record->count = 1;
+            memcpy(record->lengths, short_lengths, sizeof(short_lengths));
+            record->day = (uint16_t)key->day;
+            record->flag = (uint8_t)key->flag;
+            found->tag = tag;
+            found->record = (uint32_t)(at / 8);
+            self->size++;
+            return 0;
+        }
+        if (found->tag != tag) {
+            continue;
+        }
+        Record *record = (Record *)(self->arena + (Py_ssize_t)found->record * 8);
+        const char *bytes = (const char *)record + RECORD_SIZE;
+        if (record->day != key->day || record->flag != key->flag ||
+            memcmp(record->lengths, short_lengths, sizeof(short_lengths)) != 0 ||
+            memcmp(bytes, key->spans[0], (size_t)lengths[0]) != 0 ||
+            memcmp(bytes + lengths[0], key->spans[1], (size_t)lengths[1]) != 0 ||
+            memcmp(bytes + lengths[0] + lengths[1], key->spans[2], (size_t)lengths[2]) != 0) {
+            continue;
+        }
+        record->count++;
+        if (key->moment < record->first) {
+            record->first = key->moment;
+        }
+        else if (key->moment > record->last) {
+            record->last = key->moment;
+        }
+        return 0;
+    }
+}
+
+/* Count what is still in flight; always empties the pipeline. 0, or -1 on an error. */
+static int
+settle_pending(Tally *self)
+{
+    int failed = 0;
+    for (int i = 0; i < self->pending_count && !failed; i++) {
+        failed = settle(self, &self->pending[(self->pending_first + i) & (PIPELINE - 1)]) < 0;
+    }
+    self->pending_count = self->pending_first = 0;
+    return failed ? -1 : 0;
+}
+
+/* Count one sighting of (day of `moment`, name, client, port, flag) first seen on `line`:
+ * the oldest key in flight is counted, this one is sent ahead to memory. The spans must
+ * stay valid until settle_pending(). Returns 1, 0 when a field is too long to count here
+ * (Python reads the line), -1 on an error. */
 static int
 count_key(Tally *self, const char *const spans[3], const Py_ssize_t lengths[3], int flag,
           double moment, long long line)
@@ -220,59 +314,39 @@ count_key(Tally *self, const char *const spans[3], const Py_ssize_t lengths[3], 
         PyErr_SetString(PyExc_OverflowError, "too many days in one tally");
         return -1;
     }
-    uint16_t short_lengths[3] = {(uint16_t)lengths[0], (uint16_t)lengths[1],
-                                 (uint16_t)lengths[2]};
-    uint64_t hash = hash_key(day, flag, spans, lengths);
-    uint32_t tag = (uint32_t)(hash >> 32) | 1;
-    if ((self->size + 1) * 2 > self->capacity && grow_slots(self) < 0) {
-        return -1;
+    if (self->pending_count == PIPELINE) {
+        int oldest = self->pending_first;
+        if (settle(self, &self->pending[oldest]) < 0) {
+            self->pending_count = self->pending_first = 0;
+            return -1;
+        }
+        self->pending_first = (oldest + 1) & (PIPELINE - 1);
+        self->pending_count--;
     }
-    Py_ssize_t mask = self->capacity - 1;
-    for (Py_ssize_t slot = (Py_ssize_t)(hash & (uint64_t)mask);; slot = (slot + 1) & mask) {
-        Slot *found = &self->slots[slot];
-        if (found->tag == 0) {
-            Py_ssize_t at = new_record(self, lengths[0] + lengths[1] + lengths[2]);
-            if (at < 0) {
-                return -1;
+    Pending *key = &self->pending[(self->pending_first + self->pending_count) & (PIPELINE - 1)];
+    self->pending_count++;
+    memcpy(key->spans, spans, sizeof(key->spans));
+    memcpy(key->lengths, lengths, sizeof(key->lengths));
+    key->hash = hash_key(day, flag, spans, lengths);
+    key->moment = moment;
+    key->line = line;
+    key->day = day;
+    key->flag = flag;
+    if (self->capacity) {
+        Py_ssize_t mask = self->capacity - 1;
+        __builtin_prefetch(&self->slots[key->hash & (uint64_t)mask]);
+        /* the key half way through the pipeline: its slot has arrived, fetch its record */
+        const Pending *halfway =
+            &self->pending[(self->pending_first + self->pending_count - 1 - PIPELINE / 2) &
+                           (PIPELINE - 1)];
+        if (self->pending_count > PIPELINE / 2) {
+            const Slot *slot = &self->slots[halfway->hash & (uint64_t)mask];
+            if (slot->tag != 0) {
+                __builtin_prefetch(self->arena + (Py_ssize_t)slot->record * 8);
             }
-            Record *record = (Record *)(self->arena + at);
-            char *key = (char *)record + RECORD_SIZE;
-            for (int i = 0; i < 3; i++) {
-                memcpy(key, spans[i], (size_t)lengths[i]);
-                key += lengths[i];
-            }
-            record->first = record->last = moment;
-            record->line = line;
-            record->count = 1;
-            memcpy(record->lengths, short_lengths, sizeof(short_lengths));
-            record->day = (uint16_t)day;
-            record->flag = (uint8_t)flag;
-            found->tag = tag;
-            found->record = (uint32_t)(at / 8);
-            self->size++;
-            return 1;
         }
-        if (found->tag != tag) {
-            continue;
-        }
-        Record *record = (Record *)(self->arena + (Py_ssize_t)found->record * 8);
-        const char *key = (const char *)record + RECORD_SIZE;
-        if (record->day != day || record->flag != flag ||
-            memcmp(record->lengths, short_lengths, sizeof(short_lengths)) != 0 ||
-            memcmp(key, spans[0], (size_t)lengths[0]) != 0 ||
-            memcmp(key + lengths[0], spans[1], (size_t)lengths[1]) != 0 ||
-            memcmp(key + lengths[0] + lengths[1], spans[2], (size_t)lengths[2]) != 0) {
-            continue;
-        }
-        record->count++;
-        if (moment < record->first) {
-            record->first = moment;
-        }
-        else if (moment > record->last) {
-            record->last = moment;
-        }
-        return 1;
     }
+    return 1;
 }
 
 /* Whitespace as Python's \s sees it in ASCII text. */
@@ -449,6 +523,9 @@ Tally_dnsmasq(Tally *self, PyObject *args)
         line = newline ? newline + 1 : stop;
         index++;
     }
+    if (settle_pending(self) < 0) {
+        Py_CLEAR(punted);
+    }
     PyBuffer_Release(&block);
     if (punted == NULL) {
         return NULL;
@@ -608,6 +685,9 @@ Tally_tsv(Tally *self, PyObject *args)
         line = newline ? newline + 1 : stop;
         index++;
     }
+    if (settle_pending(self) < 0) {
+        Py_CLEAR(punted);
+    }
     PyBuffer_Release(&block);
     if (punted == NULL) {
         return NULL;
@@ -648,9 +728,10 @@ Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
         at += (RECORD_SIZE + name_length + client_length + record->lengths[2] + 7) &
               ~(Py_ssize_t)7;
     }
-    PyMem_Free(self->slots);
-    self->slots = NULL;
-    self->capacity = self->size = 0;
+    if (self->slots != NULL) {  /* kept, at the size it grew to: the next keys need it too */
+        memset(self->slots, 0, (size_t)self->capacity * sizeof(Slot));
+    }
+    self->size = 0;
     self->arena_used = 0;
     return rows;
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import gc
 import gzip
 import io
 import ipaddress
@@ -41,7 +42,7 @@ MAX_PROBLEMS = 20
 WRONG_FORMAT_SHARE = 0.9
 CACHE_LIMIT = 200_000
 BLOCK_BYTES = 1 << 22  # a counting reader reads whole lines this many bytes at a time
-DRAIN_KEYS = 100_000  # ...and hands its counts over when it holds this many distinct ones
+DRAIN_KEYS = 250_000  # ...and hands its counts over when it holds this many distinct ones
 DRAIN_LINES = 2_000_000  # ...or after this many lines, so a long log's progress is stored
 
 GZIP, BZIP2, XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
@@ -122,6 +123,18 @@ def json_record(line: str, number: int, reader: LogReader) -> dict[str, Any] | N
         return record
     reader.not_a_record(number, line, "not a JSON object")
     return None
+
+
+def _drained(tallier: Tallier, table: Any) -> list[Counted]:
+    """The table's rows, resolved. Hundreds of thousands of new tuples, none in a cycle: the
+    cyclic garbage collector would only walk them again and again, so it waits."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return tallier.resolve(table.drain())
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _whole_lines(data: bytes, final: bool) -> tuple[bytes, bytes]:
@@ -365,12 +378,12 @@ class LogReader:
                     number += lines
                 self.number, self.position = number, position
                 if len(table) >= DRAIN_KEYS or number - drained_at >= DRAIN_LINES:
-                    yield number, found + tallier.resolve(table.drain())
+                    yield number, found + _drained(tallier, table)
                     found, drained_at = [], number
             tallier.resolve(stored.drain())
             self.number, self.position = number, position
             if found or len(table):
-                yield number, found + tallier.resolve(table.drain())
+                yield number, found + _drained(tallier, table)
         self.lines = max(number, self.first_line - 1)
         self.read = number - self.first_line + 1
 
