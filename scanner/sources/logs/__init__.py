@@ -3,7 +3,8 @@
 Each format is one module exposing a `LogFormat` (a name, `sniff(head)`, `parse(...)`);
 `REGISTRY` lists them in sniffing order, most specific first, so a format whose lines could
 pass for another's (a Sophos line has `date=` like a FortiGate one; a Pi-hole database is
-binary) is tried before the looser ones.
+binary) is tried before the looser ones. A format may also have a `tally`: its busiest
+line shape counted in C (`_tally.c`), which a scan uses through `LogReader.counted()`.
 
     reader = read_log(Path("pihole.log.1.gz"))          # format sniffed from the head
     for line_number, observation in reader:
