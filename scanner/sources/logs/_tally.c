@@ -450,8 +450,7 @@ syslog_time(Tally *self, const char *line, const char *end, PyObject *minute_of,
  * The shape: 'Mmm dd HH:MM:SS ...]: ... query[TYPE] name from client', all ASCII,
  * with the first ']: ' before ' query['. */
 static int
-dnsmasq_line(Tally *self, const char *line, const char *end, PyObject *minute_of,
-             long long number)
+dnsmasq_line(Tally *self, void *minute_of, const char *line, const char *end, long long number)
 {
     uint64_t word, high = 0;
     const char *c = line;
@@ -492,7 +491,7 @@ dnsmasq_line(Tally *self, const char *line, const char *end, PyObject *minute_of
         return 0;
     }
     double moment;
-    int read = syslog_time(self, line, end, minute_of, &moment);
+    int read = syslog_time(self, line, end, (PyObject *)minute_of, &moment);
     if (read <= 0) {
         return read;
     }
@@ -501,22 +500,26 @@ dnsmasq_line(Tally *self, const char *line, const char *end, PyObject *minute_of
     return count_key(self, spans, lengths, 0, moment, number);
 }
 
+/* Reads one line: 1 counted or read without a name, 0 for Python, -1 on an error. */
+typedef int (*LineReader)(Tally *self, void *context, const char *line, const char *end,
+                          long long number);
+
+/* Hand each line of `block` from `offset` on to `read`, until its end or (with
+ * `stop_at_comment`) a line starting with '#'. Returns the lines handed back for Python as
+ * [(index, start, end)], and where and after how many lines it stopped; NULL on an error. */
 static PyObject *
-Tally_dnsmasq(Tally *self, PyObject *args)
+read_lines(Tally *self, const Py_buffer *block, Py_ssize_t offset, long long first_line,
+           LineReader read, void *context, int stop_at_comment, Py_ssize_t *stopped_at,
+           Py_ssize_t *lines)
 {
-    Py_buffer block;
-    long long first_line;
-    PyObject *minute_of;
-    if (!PyArg_ParseTuple(args, "y*LO:dnsmasq", &block, &first_line, &minute_of)) {
-        return NULL;
-    }
     PyObject *punted = PyList_New(0);
-    const char *start = block.buf, *stop = start + block.len, *line = start;
+    const char *start = block->buf, *stop = start + block->len;
+    const char *line = start + (offset < 0 ? 0 : offset > block->len ? block->len : offset);
     Py_ssize_t index = 0;
-    while (punted != NULL && line < stop) {
+    while (punted != NULL && line < stop && !(stop_at_comment && *line == '#')) {
         const char *newline = memchr(line, '\n', (size_t)(stop - line));
         const char *end = newline ? newline : stop;
-        int done = dnsmasq_line(self, line, end, minute_of, first_line + index);
+        int done = read(self, context, line, end, first_line + index);
         if (done < 0 || (done == 0 && hand_back(punted, index, line - start, end - start) < 0)) {
             Py_CLEAR(punted);
         }
@@ -526,11 +529,25 @@ Tally_dnsmasq(Tally *self, PyObject *args)
     if (settle_pending(self) < 0) {
         Py_CLEAR(punted);
     }
-    PyBuffer_Release(&block);
-    if (punted == NULL) {
+    *stopped_at = line - start;
+    *lines = index;
+    return punted;
+}
+
+static PyObject *
+Tally_dnsmasq(Tally *self, PyObject *args)
+{
+    Py_buffer block;
+    long long first_line;
+    PyObject *minute_of;
+    Py_ssize_t stopped_at, lines;
+    if (!PyArg_ParseTuple(args, "y*LO:dnsmasq", &block, &first_line, &minute_of)) {
         return NULL;
     }
-    return Py_BuildValue("(Nn)", punted, index);
+    PyObject *punted = read_lines(self, &block, 0, first_line, dnsmasq_line, minute_of, 0,
+                                  &stopped_at, &lines);
+    PyBuffer_Release(&block);
+    return punted == NULL ? NULL : Py_BuildValue("(Nn)", punted, lines);
 }
 
 typedef struct {
@@ -598,9 +615,9 @@ zeek_time(const char *text, Py_ssize_t length, double *moment)
 
 /* One Zeek TSV record: 1 counted or read without a name, 0 for Python, -1 on an error. */
 static int
-tsv_line(Tally *self, const Layout *layout, const char *line, const char *end,
-         long long number)
+tsv_line(Tally *self, void *context, const char *line, const char *end, long long number)
 {
+    const Layout *layout = context;
     const char *field_start[256];
     Py_ssize_t field_length[256];
     const char *at = line;
@@ -671,28 +688,11 @@ Tally_tsv(Tally *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "a layout this reader cannot use");
         return NULL;
     }
-    PyObject *punted = PyList_New(0);
-    const char *start = block.buf, *stop = start + block.len;
-    const char *line = start + (offset < 0 ? 0 : offset > block.len ? block.len : offset);
-    Py_ssize_t index = 0;
-    while (punted != NULL && line < stop && *line != '#') {
-        const char *newline = memchr(line, '\n', (size_t)(stop - line));
-        const char *end = newline ? newline : stop;
-        int done = tsv_line(self, &layout, line, end, first_line + index);
-        if (done < 0 || (done == 0 && hand_back(punted, index, line - start, end - start) < 0)) {
-            Py_CLEAR(punted);
-        }
-        line = newline ? newline + 1 : stop;
-        index++;
-    }
-    if (settle_pending(self) < 0) {
-        Py_CLEAR(punted);
-    }
+    Py_ssize_t stopped_at, lines;
+    PyObject *punted = read_lines(self, &block, offset, first_line, tsv_line, &layout, 1,
+                                  &stopped_at, &lines);
     PyBuffer_Release(&block);
-    if (punted == NULL) {
-        return NULL;
-    }
-    return Py_BuildValue("(Nnn)", punted, (Py_ssize_t)(line - start), index);
+    return punted == NULL ? NULL : Py_BuildValue("(Nnn)", punted, stopped_at, lines);
 }
 
 static PyObject *

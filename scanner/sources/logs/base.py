@@ -355,8 +355,9 @@ class LogReader:
             number = self.first_line - 1
             position = self.position
             found: list[Counted] = []
-            if header:
+            if header:  # read again for its columns; its lines were counted before
                 number += tallier.feed(stored, b"".join(header), number + 1)[1]
+                tallier.resolve(stored.drain())
             drained_at = number
             rest = b""
             while True:
@@ -380,8 +381,6 @@ class LogReader:
                 if len(table) >= DRAIN_KEYS or number - drained_at >= DRAIN_LINES:
                     yield number, found + _drained(tallier, table)
                     found, drained_at = [], number
-            tallier.resolve(stored.drain())
-            self.number, self.position = number, position
             if found or len(table):
                 yield number, found + _drained(tallier, table)
         self.lines = max(number, self.first_line - 1)
