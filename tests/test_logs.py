@@ -809,6 +809,20 @@ def test_sniff_needs_bytes_it_knows() -> None:
     assert sniff(head, Path("x")) == "coredns"
 
 
+def damaged_lines(data: st.DataObject, lines: list[str], most: int, noise: str,
+                  intact: int = 1) -> list[str]:
+    """Up to `most` of `lines`, each cut, spliced with characters of `noise`, prefixed with
+    them, or (`intact` times as likely as each of those) left whole."""
+    damaged = []
+    for _ in range(data.draw(st.integers(1, most))):
+        line = data.draw(st.sampled_from(lines))
+        cut = data.draw(st.integers(0, len(line)))
+        added = data.draw(st.text(st.sampled_from(noise), max_size=6))
+        damaged.append(data.draw(st.sampled_from([line[:cut], line[:cut] + added + line[cut:],
+                                                  added + line] + [line] * intact)))
+    return damaged
+
+
 LINE_FORMATS = sorted(name for name, item in REGISTRY.items() if not item.reads_file)
 
 
@@ -830,14 +844,8 @@ def test_damaged_lines_are_counted_never_a_crash(format_name: str, data: st.Data
                                                  tmp_path: Path) -> None:
     """Real lines of each format, cut, spliced and sprinkled with odd characters: the reader
     counts and places every bad one, and every line is either a record or skipped."""
-    lines = real_lines(format_name) or ["x"]
-    damaged = []
-    for _ in range(data.draw(st.integers(1, 12))):
-        line = data.draw(st.sampled_from(lines))
-        cut = data.draw(st.integers(0, len(line)))
-        noise = data.draw(st.text(st.sampled_from('"{}[]:;,=\t |/\\#-.\x00é\ufffd'), max_size=6))
-        damaged.append(data.draw(st.sampled_from([line[:cut], line[:cut] + noise + line[cut:],
-                                                  noise + line, line])))
+    damaged = damaged_lines(data, real_lines(format_name) or ["x"], 12,
+                            '"{}[]:;,=\t |/\\#-.\x00é\ufffd')
     path = tmp_path / "damaged.log"
     path.write_text("\n".join(damaged) + "\n")
     reader = read_log(path, format_name)

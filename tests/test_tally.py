@@ -19,7 +19,7 @@ from scanner.errors import InputError
 from scanner.sources.logs import REGISTRY, base, read_log
 from scanner.sources.logs.timestamps import local_day
 from tests.conftest import DATA
-from tests.test_logs import real_lines
+from tests.test_logs import damaged_lines, real_lines
 from tests.test_scan import scanner_for, snapshot
 
 WITHOUT_TALLY = "appradar was installed without its C extension"
@@ -191,13 +191,7 @@ def test_damaged_lines_count_as_they_read(format_name: str, data: st.DataObject,
     line exactly as Python does or hands it back."""
     lines = real_lines(format_name) or ["x"]
     header = [line for line in lines if line.startswith("#")]
-    damaged = []
-    for _ in range(data.draw(st.integers(1, 30))):
-        line = data.draw(st.sampled_from(lines))
-        cut = data.draw(st.integers(0, len(line)))
-        noise = data.draw(st.text(st.sampled_from('"[]:;=\t |/#-.\r\x00é\ufffd09'), max_size=6))
-        damaged.append(data.draw(st.sampled_from([line[:cut], line[:cut] + noise + line[cut:],
-                                                  noise + line, line, line, line])))
+    damaged = damaged_lines(data, lines, 30, '"[]:;=\t |/#-.\r\x00é\ufffd09', intact=3)
     path = tmp_path / "damaged.log"
     path.write_text("\n".join(header + damaged) + "\n")
     try:
