@@ -235,14 +235,11 @@ class Scanner:
                 found += sum(item[6] for item in group)
                 yield number, group
 
+        units, add = (counted(), self.writer.add_counted) if reader.can_count else (
+            observations(), self.writer.add)
         try:
-            if reader.can_count:
-                self._pump(counted(), path, import_id, done, run_id, lambda: reader.lines,
-                           reader.offset_after, lambda: reader.position,
-                           add=self.writer.add_counted)
-            else:
-                self._pump(observations(), path, import_id, done, run_id,
-                           lambda: reader.lines, reader.offset_after, lambda: reader.position)
+            self._pump(units, path, import_id, done, run_id, lambda: reader.lines,
+                       reader.offset_after, lambda: reader.position, add=add)
         finally:
             stats.records = reader.records
             stats.malformed = reader.malformed
