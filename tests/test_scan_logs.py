@@ -11,9 +11,11 @@ import pytest
 
 from scanner import scan as scan_module
 from scanner.extract import Observation
+from scanner.inventory import writer as writer_module
 from scanner.inventory.writer import is_reverse_lookup
 from scanner.sources.logs import base as logs_base
 from scanner.sources.logs import read_log
+from scanner.sources.logs.timestamps import local_day
 from tests.conftest import DATA
 from tests.test_scan import scan_interrupted, scanner_for, snapshot
 
@@ -182,6 +184,34 @@ def test_device_days_of_a_failed_batch_are_written_again(tmp_path: Path) -> None
     scanner.writer.flush()
     assert len(snapshot(database)["device_days"]) == 1
     assert snapshot(database)["domains"][0][3] == 2  # hits: the failed batch counts no more
+
+
+@pytest.mark.parametrize("remembered", [500_000, 1])
+def test_a_daily_row_gains_devices_across_batches(tmp_path: Path, monkeypatch,
+                                                   remembered: int) -> None:
+    """Devices of one day and name arrive in several batches, as observations and as rows a
+    log reader counted; each is stored once, whether or not the writer still remembers the
+    rows it wrote (`remembered` = 1 forgets them after every batch)."""
+    monkeypatch.setattr(writer_module, "STORED_DEVICE_DAYS", remembered)
+    database = tmp_path / "inventory.db"
+    writer = scanner_for(database).writer
+    moment = 1_600_000_000.0
+    first, second, third = bytes([10, 0, 0, 7]), bytes([10, 0, 0, 8]), bytes([10, 0, 0, 9])
+    seen = Observation(moment, first, "www.magister.net", "dns")
+    day = local_day(int(moment // 3600))
+    writer.add([seen])
+    writer.flush()
+    writer.add([seen, seen._replace(client=second)])
+    writer.add_counted([("www.magister.net", "dns", third, day, "", "", 3, moment, moment + 9),
+                        ("www.magister.net", "answer", first, day, "", "", 2, moment, moment)])
+    writer.flush()
+    writer.add_counted([("www.magister.net", "dns", third, day, "", "", 1, moment, moment)])
+    writer.flush()
+    stored = snapshot(database)
+    assert len(stored["device_days"]) == 3
+    assert len({row[4] for row in stored["device_days"]}) == 3
+    assert stored["daily"] == [(day, "default", "other", "www.magister.net", 1 + 2 + 3 + 1)]
+    assert stored["domains"][0][3] == 1 + 2 + 3 + 2 + 1  # hits: answers too
 
 
 def test_explicit_and_unknown_formats(app, tmp_path: Path) -> None:

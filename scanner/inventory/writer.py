@@ -8,6 +8,7 @@ as it was after the last whole batch and a re-run continues from there without c
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -124,10 +125,14 @@ def remember_apps(database: sqlite_utils.Database, catalog: Catalog, app_ids: se
 @dataclass
 class Batch:
     """Observations folded by (name, how, client, local day, alias) — repeats cost one dict
-    hit."""
+    hit — and rows a log reader already counted that way, kept as they came."""
 
     seen: dict[tuple[str, str, bytes, str, str], list[float]] = field(default_factory=dict)
+    counted: list[Counted] = field(default_factory=list)
     observations: int = 0
+
+
+DeviceDay = tuple[str, str, str]  # day, segment, name: a daily row, whose devices are a set
 
 
 @dataclass
@@ -136,8 +141,8 @@ class Folded:
 
     names: dict[str, list[float]] = field(default_factory=dict)  # hits, first, last, bits
     cnames: dict[tuple[str, str], list[float]] = field(default_factory=dict)
-    daily: dict[tuple[str, str, str], int] = field(default_factory=dict)  # day, segment, name
-    device_days: set[tuple[str, str, str, str]] = field(default_factory=set)
+    daily: dict[DeviceDay, int] = field(default_factory=dict)  # hits
+    device_days: dict[DeviceDay, set[str]] = field(default_factory=dict)  # pseudonyms
     devices: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -157,7 +162,8 @@ class InventoryWriter:
         self._domain_ids: dict[str, int] = {}
         # Device-day rows this writer committed: a device asks the same names all day, and
         # each batch would otherwise write its rows again (ignored by SQLite, but not free).
-        self._stored_device_days: set[tuple[str, str, str, str]] = set()
+        self._stored_device_days: dict[DeviceDay, set[str]] = {}
+        self._stored_device_day_count = 0
 
     def add(self, observations: Iterable[Observation], local_names: bool = False) -> None:
         """Fold observations into the batch; per-observation work is one dictionary hit."""
@@ -181,24 +187,17 @@ class InventoryWriter:
         self.batch.observations += count
 
     def add_counted(self, counted: Iterable[Counted], local_names: bool = False) -> None:
-        """Fold lookups a log reader already counted per day (`LogReader.counted`)."""
-        seen = self.batch.seen
+        """Take lookups a log reader already counted per day (`LogReader.counted`): they are
+        folded as they are, without a second count."""
+        kept = self.batch.counted
         total = 0
-        for name, how, client, day, local, owner, hits, first, last in counted:
-            if (local and not local_names) or (
+        for row in counted:
+            name = row[0]
+            if (row[4] and not local_names) or (
                     name.endswith(REVERSE_ZONES) and is_reverse_lookup(name)):
                 continue
-            total += hits
-            key = (name, how, client, day, owner)
-            entry = seen.get(key)
-            if entry is None:
-                seen[key] = [hits, first, last]
-            else:
-                entry[0] += hits
-                if first < entry[1]:
-                    entry[1] = first
-                if last > entry[2]:
-                    entry[2] = last
+            total += row[6]
+            kept.append(row)
         self.batch.observations += total
 
     def _fold(self, batch: Batch) -> Folded:
@@ -206,7 +205,10 @@ class InventoryWriter:
         names, daily, device_days, devices = (folded.names, folded.daily, folded.device_days,
                                               folded.devices)
         who: dict[bytes, tuple[str, str]] = {}  # client → (segment, pseudonym), once a batch
-        for (name, how, client, day, owner), (hits, first, last) in batch.seen.items():
+        added = ((name, how, client, day, "", owner, hits, first, last)
+                 for (name, how, client, day, owner), (hits, first, last) in batch.seen.items())
+        for name, how, client, day, _local, owner, hits, first, last in itertools.chain(
+                added, batch.counted):
             entry = names.get(name)
             if entry is None:
                 names[name] = [hits, first, last, SEEN_BITS[how]]
@@ -222,11 +224,15 @@ class InventoryWriter:
                 known = who[client] = (self.segment_of(client),
                                        self.pseudonymise(client) if client else "")
             segment, device = known
+            key = (day, segment, name)
             if how in CONTACTS:
-                key = (day, segment, name)
                 daily[key] = daily.get(key, 0) + int(hits)
             if device:
-                device_days.add((day, segment, name, device))
+                group = device_days.get(key)
+                if group is None:
+                    device_days[key] = {device}
+                else:
+                    group.add(device)
                 span = devices.get(device)
                 if span is None:
                     devices[device] = [first, last]
@@ -253,12 +259,24 @@ class InventoryWriter:
             written = self._write(batch)
             if progress is not None:
                 progress()
-        if len(self._stored_device_days) + len(written) > STORED_DEVICE_DAYS:
-            self._stored_device_days.clear()
-        self._stored_device_days |= written  # committed: later batches need not write them
+        self._remember_device_days(written)  # committed: later batches need not write them
 
-    def _write(self, unfolded: Batch) -> set[tuple[str, str, str, str]]:
-        """Store a batch; returns the device-day rows it wrote."""
+    def _remember_device_days(self, written: dict[DeviceDay, set[str]]) -> None:
+        added = sum(map(len, written.values()))
+        if self._stored_device_day_count + added > STORED_DEVICE_DAYS:
+            self._stored_device_days.clear()
+            self._stored_device_day_count = 0
+        stored = self._stored_device_days
+        for key, devices in written.items():
+            known = stored.get(key)
+            if known is None:
+                stored[key] = devices
+            else:
+                known |= devices
+        self._stored_device_day_count += added
+
+    def _write(self, unfolded: Batch) -> dict[DeviceDay, set[str]]:
+        """Store a batch; returns the device-day rows it wrote, per daily row."""
         batch = self._fold(unfolded)
         targets = {alias: target for alias, target in batch.cnames}
         execute_many = self.database.conn.executemany
@@ -293,9 +311,8 @@ class InventoryWriter:
             "last_seen = max(last_seen, excluded.last_seen)",
             [(device, first, last) for device, (first, last) in batch.devices.items()],
         )
-        new_device_days = batch.device_days - self._stored_device_days
-        device_ids = self._device_ids({device for _day, _segment, _name, device
-                                       in new_device_days})
+        new_device_days = self._not_yet_stored(batch.device_days)
+        device_ids = self._device_ids(set().union(*new_device_days.values()))
         stored = date.today().isoformat()
         execute_many(
             "INSERT INTO daily (day, site, segment, domain_id, hits, stored) "
@@ -304,14 +321,30 @@ class InventoryWriter:
             [(day, self.site, segment, ids[name], hits, stored)
              for (day, segment, name), hits in batch.daily.items()],
         )
+        # One statement per daily row, its devices as a JSON array that SQLite expands:
+        # a school day is hundreds of thousands of rows, bound one by one three times slower.
         execute_many(
             "INSERT OR IGNORE INTO device_days (day, site, segment, domain_id, device_id, stored) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            sorted((day, self.site, segment, ids[name], device_ids[device], stored)
-                   for day, segment, name, device in new_device_days),
+            "SELECT ?, ?, ?, ?, value, ? FROM json_each(?)",
+            sorted((day, self.site, segment, ids[name], stored,
+                    "[" + ",".join(map(str, sorted(device_ids[device] for device in devices)))
+                    + "]")
+                   for (day, segment, name), devices in new_device_days.items()),
         )
         remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})
         return new_device_days
+
+    def _not_yet_stored(self, device_days: dict[DeviceDay, set[str]]
+                        ) -> dict[DeviceDay, set[str]]:
+        stored = self._stored_device_days
+        new = {}
+        for key, devices in device_days.items():
+            known = stored.get(key)
+            if known is None:
+                new[key] = devices
+            elif not devices <= known:
+                new[key] = devices - known
+        return new
 
     def _attribute(self, name: str, targets: dict[str, str]) -> Attribution:
         return attribute(name, self.catalog,
