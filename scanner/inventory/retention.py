@@ -62,8 +62,11 @@ def purge(database: sqlite_utils.Database, config: Config,
         )
         device_rows = connection.execute(
             "DELETE FROM device_days WHERE stored < ?", (device_cutoff,)).rowcount
-        devices = connection.execute(
-            "DELETE FROM devices WHERE id NOT IN (SELECT device_id FROM device_days)").rowcount
+        devices = 0
+        if device_rows:  # only rows deleted now can leave a device behind: no scan otherwise
+            devices = connection.execute(
+                "DELETE FROM devices WHERE id NOT IN (SELECT device_id FROM device_days)"
+            ).rowcount
         aggregates = connection.execute(
             "DELETE FROM daily WHERE stored < ?", (aggregate_cutoff,)).rowcount
         aggregates += connection.execute(
