@@ -55,10 +55,13 @@ Parser = Callable[[Iterable[str], Path, "LogReader"], Parsed]
 TallyRow = tuple[str, str, str, str, int, int, float, float, int]
 
 
+Block = bytes | memoryview  # whole lines, as read (a view into a larger read, not a copy)
+
+
 class Tallier(Protocol):
     """A format's use of the C `Tally` for one file (see `LogReader.counted`)."""
 
-    def feed(self, table: Any, block: bytes, number: int) -> tuple[list[Counted], int]:
+    def feed(self, table: Any, block: Block, number: int) -> tuple[list[Counted], int]:
         """Count the whole lines of `block` (the first is line `number`) into `table`;
         returns what the lines the table handed back hold, read in Python, and how many
         lines the block has."""
@@ -137,12 +140,28 @@ def _drained(tallier: Tallier, table: Any) -> list[Counted]:
             gc.enable()
 
 
-def _whole_lines(data: bytes, final: bool) -> tuple[bytes, bytes]:
-    """(the whole lines of `data`, the unfinished last line); at the end the rest counts."""
-    if final:
-        return data, b""
-    cut = data.rfind(b"\n") + 1
-    return data[:cut], data[cut:]
+def _line_blocks(handle: IO[bytes]) -> Iterator[Block]:
+    """The whole lines of `handle` in blocks of about BLOCK_BYTES, none of them copied: a
+    block's unfinished last line waits for the next block's first, and the two make a small
+    block of their own."""
+    rest = b""
+    while True:
+        data = handle.read(BLOCK_BYTES)
+        if not data:
+            if rest:
+                yield rest  # the last line, without its newline
+            return
+        start = 0
+        if rest:
+            start = data.find(b"\n") + 1
+            if not start:  # a line longer than a block
+                rest += data
+                continue
+            yield rest + data[:start]
+        cut = data.rfind(b"\n") + 1
+        if cut > start:
+            yield data if start == 0 and cut == len(data) else memoryview(data)[start:cut]
+        rest = data[max(cut, start):]
 
 
 def _after_lines(block: bytes, count: int) -> int:
@@ -359,16 +378,10 @@ class LogReader:
                 number += tallier.feed(stored, b"".join(header), number + 1)[1]
                 tallier.resolve(stored.drain())
             drained_at = number
-            rest = b""
-            while True:
-                data = handle.read(BLOCK_BYTES)
-                block, rest = _whole_lines(rest + data if rest else data, final=not data)
-                if not block:
-                    if not data:
-                        break
-                    continue
+            for block in _line_blocks(handle):
                 position += len(block)
                 if number < done:  # lines an earlier scan stored: read, counted, not handed over
+                    block = bytes(block)
                     cut = _after_lines(block, done - number)
                     number += tallier.feed(stored, block[:cut], number + 1)[1]
                     tallier.resolve(stored.drain())
@@ -386,7 +399,7 @@ class LogReader:
         self.lines = max(number, self.first_line - 1)
         self.read = number - self.first_line + 1
 
-    def reread(self, parse: Callable[[Iterable[str]], Parsed], block: bytes,
+    def reread(self, parse: Callable[[Iterable[str]], Parsed], block: Block,
                lines: Iterable[tuple[int, int, int]], number: int) -> list[Counted]:
         """Read the lines of `block` a `Tally` handed back, `(index, start, end)` with the
         block's first line numbered `number`, through the format's Python parser."""
@@ -409,7 +422,7 @@ class LogReader:
                 first = number + index
             following = number + index + 1
             end += block[end:end + 1] == b"\n"
-            text = block[start:end].decode("utf-8", "replace")
+            text = str(block[start:end], "utf-8", "replace")
             if number + index == 1:
                 text = text.removeprefix("\ufeff")
             run.append(text[:-2] + "\n" if text.endswith("\r\n") else text)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.extract import Counted, Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, TallyRow, mostly
+from scanner.sources.logs.base import Block, LogFormat, LogReader, Parsed, TallyRow, mostly
 
 NAME = "dnsmasq"
 _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
@@ -102,7 +102,7 @@ class Tallier:
             raise ValueError(f"{minute!r}: seconds are not linear in this minute")
         return start
 
-    def feed(self, table: Any, block: bytes, number: int) -> tuple[list[Counted], int]:
+    def feed(self, table: Any, block: Block, number: int) -> tuple[list[Counted], int]:
         handed_back, lines = table.dnsmasq(block, number, self.minute_of)
         return self.reader.reread(self.parse, block, handed_back, number), lines
 

@@ -23,6 +23,7 @@ marked `local`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -33,6 +34,7 @@ from scanner.errors import InputError
 from scanner.extract import Counted, Observation
 from scanner.names import host_from_header
 from scanner.sources.logs.base import (
+    Block,
     LogFormat,
     LogReader,
     Parsed,
@@ -57,6 +59,7 @@ JSON_MARKS = {
 }
 LOCAL_PORTS = {"5353": "mdns", "5355": "llmnr", "137": "netbios"}
 UNSET = {"-", "(empty)", ""}
+NEWLINE = re.compile(rb"\n")
 
 
 def _tsv_kind(head: bytes) -> str | None:
@@ -212,7 +215,7 @@ class TsvTallier:
         self.parse = partial(_parse_tsv, kind, path=reader.path, reader=reader,
                              layout=self.layout)
 
-    def feed(self, table: Any, block: bytes, number: int) -> tuple[list[Counted], int]:
+    def feed(self, table: Any, block: Block, number: int) -> tuple[list[Counted], int]:
         found: list[Counted] = []
         offset = 0
         first = number
@@ -222,8 +225,8 @@ class TsvTallier:
             found += self.reader.reread(self.parse, block, handed_back, number)
             number += lines
             if offset < len(block):  # a header line: the columns may change
-                end = block.find(b"\n", offset)
-                end = len(block) if end < 0 else end
+                newline = NEWLINE.search(block, offset)  # a view has no find(); re reads it
+                end = len(block) if newline is None else newline.start()
                 found += self.reader.reread(self.parse, block, [(0, offset, end)], number)
                 number += 1
                 offset = end + 1
