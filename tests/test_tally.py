@@ -8,7 +8,7 @@ import gzip
 import shutil
 import sqlite3
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -118,6 +118,18 @@ def test_odd_lines_go_to_python_and_bad_names_are_counted_per_line(tmp_path: Pat
         "Xyz 28 08:00:05 dnsmasq[577]: query[A] month.example from 10.0.0.6",
         "Nov 28 08:00:60 dnsmasq[577]: query[A] leap.example from 10.0.0.7",
         "2025-05-01 10:33:48.949 query[A] v6.example from 10.1.1.1",
+        "2025-05-01T10:33:49.9 query[AAAA] v6-t.example from 10.1.1.2",
+        "2025-05-01 10:33:50 query[A] v6-whole.example from 10.1.1.3",
+        "2025-05-01 10:33:51.123456789 query[A] v6-nano.example from 10.1.1.4",
+        "2025-05-01 10:33:52,5 query[A] v6-comma.example from 10.1.1.5",
+        "2025-05-01 10:33:53.5+02:00 query[A] v6-zone.example from 10.1.1.6",
+        "2025-05-01 10:33:54. query[A] v6-dot.example from 10.1.1.7",
+        "2025-05-01 10:33:60.1 query[A] v6-leap.example from 10.1.1.8",
+        "2025-13-01 10:33:55.1 query[A] v6-month.example from 10.1.1.9",
+        "2025-05-01 10:33:56.1\tquery[A] v6-tab.example from 10.1.1.10",
+        "2025-05-01 10:33:57.1 forwarded v6.example to 127.0.0.1#5335",
+        "2025-05-01 10:33:58.1\tforwarded v6.example to 127.0.0.1#5335",
+        "2025-05-01 10:33:59.1 Cache 1: 261 api.example query[A] v6-late.example from 10.1.1.11",
         "dnsmasq: query[A] stdout.example from 10.0.0.8",
         "Nov 28 08:00:06 dnsmasq[577]: query[A] 10.0.0.9 from 10.0.0.9",
         "Nov 28 08:00:07 dnsmasq[577]: query[A]  two-spaces.example from 10.0.0.10",
@@ -135,6 +147,27 @@ def test_odd_lines_go_to_python_and_bad_names_are_counted_per_line(tmp_path: Pat
     assert counts[3] >= 4  # the two bad names, the bad month, the leap second, garbage
     assert set(fast_problems) <= set(problems)
     assert f"{path}:3: invalid name 'bad_name!.example'" in " ".join(fast_problems)
+
+
+@needs_tally
+def test_pihole_v6_lines_are_counted_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pi-hole v6 writes its own log with ISO times; the Tally reads those lines itself (as it
+    reads the syslog shape), and hands none of a real v6 log back to Python."""
+    handed_back: list[int] = []
+    reread = base.LogReader.reread
+
+    def counting(self, parse, block, lines, number):  # type: ignore[no-untyped-def]
+        lines = list(lines)
+        handed_back.extend(index for index, _start, _end in lines)
+        return reread(self, parse, block, lines, number)
+
+    monkeypatch.setattr(base.LogReader, "reread", counting)
+    assert PIHOLE_V6
+    for sample in PIHOLE_V6:
+        totals, counts, _problems, _ends = counted(sample, "dnsmasq")
+        assert totals == line_by_line(sample, "dnsmasq")[0] and totals
+        assert counts[1] >= 12  # records
+    assert handed_back == []
 
 
 @needs_tally
@@ -180,16 +213,26 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     assert set(fast_problems) <= set(problems)
 
 
+PIHOLE_V6 = sorted((DATA / "logs-more" / "dnsmasq").glob("*v6*.log"))
+
+
+def pihole_v6_lines() -> list[str]:
+    """Real lines of Pi-hole v6's own log ('2025-05-01 10:33:48.949 query[A] ...')."""
+    return [line for path in PIHOLE_V6 for line in path.read_text().splitlines()][:200]
+
+
 @needs_tally
-@pytest.mark.parametrize("format_name", COUNTED_FORMATS)
+@pytest.mark.parametrize("format_name,lines", [
+    *[(name, real_lines) for name in COUNTED_FORMATS], ("dnsmasq", lambda _: pihole_v6_lines())],
+    ids=[*COUNTED_FORMATS, "dnsmasq-pihole-v6"])
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_damaged_lines_count_as_they_read(format_name: str, data: st.DataObject,
-                                          tmp_path: Path) -> None:
+def test_damaged_lines_count_as_they_read(format_name: str, lines: Callable[[str], list[str]],
+                                          data: st.DataObject, tmp_path: Path) -> None:
     """Real lines cut, spliced and sprinkled with odd characters: the Tally either reads a
     line exactly as Python does or hands it back."""
-    lines = real_lines(format_name) or ["x"]
+    lines = lines(format_name) or ["x"]
     header = [line for line in lines if line.startswith("#")]
     damaged = damaged_lines(data, lines, 30, '"[]:;=\t |/#-.\r\x00é\ufffd09', intact=3)
     path = tmp_path / "damaged.log"

@@ -62,9 +62,9 @@ typedef struct {
     Py_ssize_t capacity, size;
     char *arena;             /* the records, 8-byte aligned, in the order first seen */
     Py_ssize_t arena_used, arena_capacity;
-    char minute_text[12];    /* 'Sep  8 16:32' and its POSIX time, the last one read */
+    char minute_text[16];    /* 'Sep  8 16:32' or '2025-05-01 10:33' and its POSIX time, */
+    Py_ssize_t minute_length;  /* the last one read (0: none yet) */
     double minute_base;
-    int minute_valid;
 } Tally;
 
 /* Python's own float // (floatobject.c), so an hour here is the hour Python computes. */
@@ -405,6 +405,41 @@ hand_back(PyObject *punted, Py_ssize_t index, Py_ssize_t start, Py_ssize_t end)
     return failed;
 }
 
+/* The POSIX time of the minute written in the `length` bytes at `line` (at most 16), as
+ * `minute_of` reads it, in `base`; the last minute read is kept, as a minute repeats for
+ * thousands of lines. Returns 1 when read, 0 when the line must go to Python (the minute
+ * does not read as a minute whose seconds are linear), -1 on an error. */
+static int
+minute_time(Tally *self, const char *line, Py_ssize_t length, PyObject *minute_of,
+            double *base)
+{
+    if (self->minute_length != length || memcmp(self->minute_text, line, (size_t)length) != 0) {
+        PyObject *text = PyUnicode_DecodeASCII(line, length, NULL);
+        if (text == NULL) {
+            return -1;
+        }
+        PyObject *value = PyObject_CallOneArg(minute_of, text);
+        Py_DECREF(text);
+        if (value == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+                PyErr_Clear();  /* Python's parser says what is wrong, with the line */
+                return 0;
+            }
+            return -1;
+        }
+        double read = PyFloat_AsDouble(value);
+        Py_DECREF(value);
+        if (read == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+        memcpy(self->minute_text, line, (size_t)length);
+        self->minute_length = length;
+        self->minute_base = read;
+    }
+    *base = self->minute_base;
+    return 1;
+}
+
 /* The POSIX time of a syslog time at the start of a line, 'Sep  8 16:32:19 ', in `moment`.
  * Returns 1 when read, 0 when the line must go to Python, -1 on an error. */
 static int
@@ -419,31 +454,73 @@ syslog_time(Tally *self, const char *line, const char *end, PyObject *minute_of,
         s[15] != ' ' || s[13] > '5') {
         return 0;
     }
-    if (!self->minute_valid || memcmp(self->minute_text, line, 12) != 0) {
-        PyObject *text = PyUnicode_DecodeASCII(line, 12, NULL);
-        if (text == NULL) {
-            return -1;
+    double base;
+    int read = minute_time(self, line, 12, minute_of, &base);
+    if (read > 0) {
+        *moment = base + (s[13] - '0') * 10 + (s[14] - '0');
+    }
+    return read;
+}
+
+/* Whether a line starts as Pi-hole v6 writes it, '2025-05-01 10:33:48.949 ' (or with 'T'):
+ * 'YYYY-MM-DD HH:MM:SS', then anything but whitespace, then a space, as the Python parser's
+ * pattern takes it. The length of the time and what follows it up to the space, or 0. */
+static Py_ssize_t
+iso_prefix(const char *line, const char *end)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    if (end - line < 20 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]) ||
+        !is_digit(s[3]) || s[4] != '-' || !is_digit(s[5]) || !is_digit(s[6]) || s[7] != '-' ||
+        !is_digit(s[8]) || !is_digit(s[9]) || (s[10] != ' ' && s[10] != 'T') ||
+        !is_digit(s[11]) || !is_digit(s[12]) || s[13] != ':' || !is_digit(s[14]) ||
+        !is_digit(s[15]) || s[16] != ':' || !is_digit(s[17]) || !is_digit(s[18])) {
+        return 0;
+    }
+    const char *c = line + 19;
+    while (c < end && !is_space((unsigned char)*c)) {
+        c++;
+    }
+    return c < end && *c == ' ' ? c - line : 0;
+}
+
+/* The POSIX time of the `length` bytes of an ISO time at the start of a line (see
+ * iso_prefix), in `moment`: the second, and its fraction added as Python's Clock adds it.
+ * A time with anything else after the second (a zone, a comma) goes to Python: returns 0;
+ * 1 when read, -1 on an error. */
+static int
+iso_time(Tally *self, const char *line, Py_ssize_t length, PyObject *minute_of,
+         double *moment)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    long long micro = 0;
+    if (length > 19) {
+        if (s[19] != '.' || length == 20) {
+            return 0;
         }
-        PyObject *value = PyObject_CallOneArg(minute_of, text);
-        Py_DECREF(text);
-        if (value == NULL) {
-            if (PyErr_ExceptionMatches(PyExc_ValueError)) {
-                PyErr_Clear();  /* Python's parser says what is wrong, with the line */
+        int digits = 0;
+        for (Py_ssize_t at = 20; at < length; at++) {
+            if (!is_digit(s[at])) {
                 return 0;
             }
-            return -1;
+            if (digits < 6) {
+                micro = micro * 10 + (s[at] - '0');
+                digits++;
+            }
         }
-        double base = PyFloat_AsDouble(value);
-        Py_DECREF(value);
-        if (base == -1.0 && PyErr_Occurred()) {
-            return -1;
+        for (; digits < 6; digits++) {
+            micro *= 10;
         }
-        memcpy(self->minute_text, line, 12);
-        self->minute_base = base;
-        self->minute_valid = 1;
     }
-    *moment = self->minute_base + (s[13] - '0') * 10 + (s[14] - '0');
-    return 1;
+    if (s[17] > '5') {
+        return 0;
+    }
+    double base;
+    int read = minute_time(self, line, 16, minute_of, &base);
+    if (read > 0) {
+        double second = base + (s[17] - '0') * 10 + (s[18] - '0');
+        *moment = length > 19 ? second + (double)micro / 1e6 : second;
+    }
+    return read;
 }
 
 /* One dnsmasq line: 1 counted or read without a name, 0 for Python, -1 on an error.
@@ -466,11 +543,15 @@ dnsmasq_line(Tally *self, void *minute_of, const char *line, const char *end, lo
     }
     const char *tag = find_tag(line, end);
     const char *at = find_query(line, end);
-    if (at == NULL) {
-        return tag != NULL;  /* forwarded, reply, cached, config...: a record without a name */
+    if (at == NULL) {  /* forwarded, reply, cached, config...: a record without a name */
+        return tag != NULL || iso_prefix(line, end) > 0;
     }
+    Py_ssize_t iso = 0;  /* no 'program[pid]: ' before the query: Pi-hole v6's own log */
     if (tag == NULL || tag > at) {
-        return 0;
+        iso = iso_prefix(line, end);
+        if (iso == 0) {
+            return 0;
+        }
     }
     const char *close = memchr(at + 7, ']', (size_t)(end - at - 7));
     if (close == NULL || close + 1 >= end || close[1] != ' ') {
@@ -491,7 +572,8 @@ dnsmasq_line(Tally *self, void *minute_of, const char *line, const char *end, lo
         return 0;
     }
     double moment;
-    int read = syslog_time(self, line, end, (PyObject *)minute_of, &moment);
+    int read = iso ? iso_time(self, line, iso, (PyObject *)minute_of, &moment)
+                   : syslog_time(self, line, end, (PyObject *)minute_of, &moment);
     if (read <= 0) {
         return read;
     }
