@@ -524,6 +524,18 @@ def test_dnsmasq_without_a_tag_pi_hole_6_and_standard_output(tmp_path: Path) -> 
          "time": "2025-06-02T07:00:00Z"}) + "\n")
     _, found = observations(docker)
     assert found[0][1].time == datetime(2025, 6, 2, 7, 0, tzinfo=UTC).timestamp()
+    # In the foreground (-d, -k) dnsmasq writes 'dnsmasq[pid]: ' to standard error, no time;
+    # `docker compose up` puts the service's name before each line.
+    stderr = write(tmp_path, "compose.log", (
+        "dnsmasq_1  | dnsmasq[1]: query[A] xp.apple.com from 172.18.0.1\n"
+        "dnsmasq_1  | dnsmasq[1]: forwarded xp.apple.com to 8.8.8.8\n"
+        "dnsmasq_1  | pihole-FTL[7]: query[AAAA] itunes.apple.com from 172.18.0.1\n"),
+        mtime=datetime(2025, 6, 3, 9, 0, tzinfo=UTC))
+    reader, found = observations(stderr)
+    assert reader.format == "dnsmasq" and reader.malformed == 0 and reader.records == 3
+    assert [(item.name, item.client, item.time) for _, item in found] == [
+        (name, packed("172.18.0.1"), datetime(2025, 6, 3, 9, 0, tzinfo=UTC).timestamp())
+        for name in ("xp.apple.com", "itunes.apple.com")]
 
 
 def test_bind_without_print_time_gets_the_file_time(tmp_path: Path) -> None:

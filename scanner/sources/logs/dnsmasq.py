@@ -27,6 +27,7 @@ from scanner.sources.logs.base import Block, LogFormat, LogReader, Parsed, Tally
 
 NAME = "dnsmasq"
 _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
+_PROGRAMS = ("dnsmasq[", "pihole-FTL[")  # a line that starts with its tag has no time
 _SNIFF = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
 # A line without a tag: Pi-hole v6's ISO time (group 1), or dnsmasq on standard output.
 _UNTAGGED = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) |dnsmasq(?:\[\d+\])?: ")
@@ -70,6 +71,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                 bad(number, "query line without 'program[pid]: ' or a time")
                 continue
             tag = start.end(1) if start.group(1) else 0
+        elif line.startswith(_PROGRAMS):  # 'dnsmasq[1]: query[A] …' on standard error: no time
+            tag = 0
         raw, address = match.groups()
         name = names[raw]
         if not name:  # an address (dropped quietly) or no name at all (malformed)
