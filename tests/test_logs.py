@@ -696,6 +696,29 @@ def test_fortigate_eventtime_and_offsets() -> None:
     assert {observation.name for observation in dns} == {"elastic.example.com", "elastic.co"}
 
 
+def test_paloalto_dns_security_lookups(tmp_path: Path) -> None:
+    """PAN-OS logs a lookup DNS Security caught as THREAT/spyware of a `dns*` application,
+    the name in the misc field; other spyware and vulnerability entries hold no name."""
+    common = ("2817,2026/09/08 17:18:02,10.0.0.26,8.8.8.8,198.51.100.1,8.8.8.8,Vlan0,,,{app},"
+              "vsys1,LAN,WAN,ethernet1/2,ethernet1/1,Forward to Panorama,2026/09/08 17:18:03,"
+              "187553,1,34259,53,43891,53,0x407000,udp,{action},{misc},{threat},any,low,"
+              "client-to-server,7648486543962866192,0x8000000000000000,10.0.0.0-10.255.255.255,"
+              "United States\n")
+    path = write(tmp_path, "panos.log", "".join(
+        f"1,2026/09/08 17:18:02,023001021706,THREAT,{subtype}," + common.format(**fields)
+        for subtype, fields in [
+            ("spyware", {"app": "dns-base", "action": "sinkhole", "misc": '"phish.example"',
+                         "threat": "Phishing:phish.example(109010001)"}),
+            ("spyware", {"app": "web-browsing", "action": "alert", "misc": '"c2.example/x"',
+                         "threat": "Some C2(86000)"}),
+            ("vulnerability", {"app": "dns", "action": "alert", "misc": "",
+                               "threat": "DNS ANY Request(34842)"})]))
+    reader, found = observations(path, timezone=UTC)
+    assert (reader.format, reader.records, reader.malformed) == ("paloalto-csv", 3, 0)
+    assert found == [(1, Observation(datetime(2026, 9, 8, 17, 18, 2, tzinfo=UTC).timestamp(),
+                                     packed("10.0.0.26"), "phish.example", "dns"))]
+
+
 def test_lines_without_a_client_still_count(tmp_path: Path) -> None:
     text = ('device="SFW" date=2020-05-18 time=14:38:51 timezone="CEST" log_id=050901616001 '
             'log_type="Content Filtering" url="https://app.example.nl/x" domain=app.example.nl\n')

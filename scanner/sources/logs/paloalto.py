@@ -1,13 +1,15 @@
-"""Palo Alto Networks PAN-OS syslog in CSV: the URL filtering entries of THREAT logs.
+"""Palo Alto Networks PAN-OS syslog in CSV: the URL filtering and DNS entries of THREAT logs.
 
     Nov 30 16:44:36 PA-220 1,2018/11/30 16:44:36,012801096514,THREAT,url,2049,2018/11/30
     16:44:36,192.168.15.224,152.195.55.192,...,ssl,...,block-url,"consent.cmp.oath.com/",...
 
 Fields (PAN-OS 8-11): 1 receive time, 3 type, 4 subtype, 6 generated time, 7 source
-address (the client), 14 application, 31 misc (for subtype `url`: the URL, host first).
-The host is seen as `sni` when the application is `ssl` and as `http` otherwise. TRAFFIC,
-SYSTEM, CONFIG and other THREAT subtypes are valid lines without a name. Times are the
-firewall's local time without zone, read in the reader's zone.
+address (the client), 14 application, 31 misc (for subtype `url`: the URL, host first; for
+subtype `spyware` of the applications `dns`, `dns-base`, ...: the name DNS Security saw
+looked up). The host is seen as `sni` when the application is `ssl`, as `http` for other
+URLs and as `dns` for lookups. TRAFFIC, SYSTEM, CONFIG and other THREAT subtypes are valid
+lines without a name. Times are the firewall's local time without zone, read in the
+reader's zone.
 """
 
 from __future__ import annotations
@@ -40,13 +42,17 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if match is None:
             reader.not_a_record(number, line, "not a PAN-OS CSV log line")
             continue
-        if match.group(3) != "THREAT" or ",url," not in line:
+        if match.group(3) != "THREAT" or (",url," not in line and ",spyware," not in line):
             continue
         fields = next(csv.reader([line[match.start(1):]]))
         if len(fields) <= MISC:
             bad(number, f"{len(fields)} fields, a THREAT line has more than {MISC}")
             continue
-        if fields[4] != "url":
+        if fields[4] == "spyware" and fields[APPLICATION].startswith("dns"):
+            how = "dns"  # DNS Security: the name a client looked up, sinkholed or not
+        elif fields[4] == "url":
+            how = "sni" if fields[APPLICATION] == "ssl" else "http"
+        else:
             continue
         raw = host_of(fields[MISC] if "://" in fields[MISC] else "http://" + fields[MISC])
         if raw in ("", "-"):
@@ -57,9 +63,9 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         moment = time_of(number, fields[GENERATED] or fields[1])
         if moment is None:
             continue
-        how = "sni" if fields[APPLICATION] == "ssl" else "http"
         yield number, Observation(moment, clients[fields[SOURCE]], name, how)
     return number
 
 
-FORMAT = LogFormat(NAME, "Palo Alto PAN-OS CSV syslog (THREAT url entries)", sniff, parse)
+FORMAT = LogFormat(NAME, "Palo Alto PAN-OS CSV syslog (THREAT url and DNS entries)", sniff,
+                   parse)
