@@ -23,7 +23,7 @@ from scanner.errors import AppradarError
 from scanner.inventory import open_database, queries
 from scanner.inventory.reconcile import reconcile
 from scanner.inventory.register_store import register_rows, save_register, set_link
-from scanner.inventory.retention import PurgeResult
+from scanner.inventory.retention import DailyPurge, PurgeResult
 from scanner.inventory.retention import purge as purge_inventory
 from scanner.inventory.unknown import unknown_groups
 from scanner.inventory.writer import reattribute
@@ -296,11 +296,18 @@ def capture(interfaces: tuple[str, ...], duration: float | None, site: str | Non
     command = "capture " + " ".join(f"-i {name}" for name in interfaces)
     if duration:
         command += f" --duration {duration:g}"
+    daily_purge = DailyPurge(database, config)
+
+    def after_flush(_result: object) -> None:  # retention on each new day, not only at the end
+        purged = daily_purge()
+        if purged is not None:
+            _report_purge(purged, config)
+
     result = run_capture(
         database, catalog, list(interfaces),
         Pseudonymiser(key, keep_addresses=keep_client_addresses), site or config.site,
         Segments(config.segments), duration=duration, promiscuous=promiscuous,
-        flush_seconds=flush_seconds, command=command)
+        flush_seconds=flush_seconds, command=command, on_flush=after_flush)
     click.echo(result.summary(), err=True)
     for line in result.stats.notes[:10]:
         click.echo(f"  {line}", err=True)

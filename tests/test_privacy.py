@@ -16,7 +16,7 @@ from scapy.packet import Raw
 
 from scanner.config import Config
 from scanner.inventory import open_database
-from scanner.inventory.retention import purge
+from scanner.inventory.retention import DailyPurge, purge
 from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key, rotate_key
 from tests.conftest import App
 from tests.packets import client_hello, dns_query, ether, write_pcap
@@ -108,6 +108,26 @@ def test_damaged_key_is_an_error_not_a_new_key(app) -> None:
     key_path_for(app.database).write_bytes(b"short")
     result = app("scan", str(EXAMPLE), expect=1)
     assert "is damaged (5 bytes, expected 32); restore it from backup" in result.stderr
+
+
+def test_a_long_capture_purges_when_the_date_changes(app) -> None:
+    """A capture runs for months: after a flush on a new day it applies retention, and not
+    again that day."""
+    app("scan", str(EXAMPLE))
+    database = open_database(app.database)
+    today = [date.today()]
+    daily = DailyPurge(database, Config(), today=lambda: today[0])
+    assert daily() is None  # the day it started
+    today[0] += timedelta(days=30)
+    kept = daily()  # a new day: purged, but nothing is old enough yet
+    assert kept is not None and not kept.deleted_anything
+    assert daily() is None  # already purged on this date
+    today[0] += timedelta(days=1)
+    folded = daily()
+    assert folded is not None and folded.device_rows_deleted > 0
+    assert database.conn.execute("SELECT count(*) FROM device_days").fetchone() == (0,)
+    assert daily() is None
+    database.conn.close()
 
 
 def test_retention_folds_device_rows_then_expires_totals(app) -> None:

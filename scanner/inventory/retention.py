@@ -2,12 +2,15 @@
 
 Ages count from the day appradar stored a row, so a capture of last year imported today is
 kept per device for `device_days` from today: what appradar holds, it holds for a bounded time.
-Runs after every scan and on `appradar purge`. Deleted data is overwritten (`secure_delete`),
-the write-ahead log truncated and the file vacuumed, so what is purged is really gone.
+Runs after every scan, on `appradar purge`, and in a capture each time the date changes
+(`DailyPurge`), so one that runs for months keeps to the same limits. Deleted data is
+overwritten (`secure_delete`), the write-ahead log truncated and the file vacuumed, so what
+is purged is really gone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -86,3 +89,20 @@ def purge(database: sqlite_utils.Database, config: Config,
         connection.execute("VACUUM")
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return result
+
+
+class DailyPurge:
+    """Purge when the date has changed since the last purge: ages are counted in days, so a
+    long-running capture needs no more than one a day (call it as often as convenient)."""
+
+    def __init__(self, database: sqlite_utils.Database, config: Config,
+                 today: Callable[[], date] = date.today) -> None:
+        self.database, self.config, self.today = database, config, today
+        self.last = today()
+
+    def __call__(self) -> PurgeResult | None:
+        today = self.today()
+        if today == self.last:
+            return None
+        self.last = today
+        return purge(self.database, self.config, today)
