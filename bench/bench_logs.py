@@ -3,8 +3,9 @@
 
     python bench/bench_logs.py [--lines 1000000] [--seed 1] [--repeat 3]
 
-Writes a Pi-hole (dnsmasq) query log, a Zeek dns.log (TSV) and a Suricata eve.json (55%
-flow records, 20% dns, 8% tls, 5% http, ...) of --lines lines each to
+Writes a Pi-hole query log as Pi-hole 5 writes it through syslog and as Pi-hole 6 writes
+it itself (ISO times), a Zeek dns.log (TSV) and a Suricata eve.json (55% flow records,
+20% dns, 8% tls, 5% http, ...) of --lines lines each to
 bench/out/ (kept; regenerated when the size or seed differ), in two shapes:
 
 - school: 1,200 devices, each with its own working set of names drawn from a popularity
@@ -100,32 +101,43 @@ def school(rng: random.Random, devices: int = 1200, pool_size: int = 6000) -> Pi
 SHAPES = {"school": school, "uniform": uniform}
 
 
-def make_pihole(path: Path, lines: int, pick: Picker, rng: random.Random) -> None:
-    """A school day as Pi-hole logs it: each query followed by forwarded/reply/cached lines."""
+def make_pihole(path: Path, lines: int, pick: Picker, rng: random.Random,
+                version: int = 5) -> None:
+    """A school day as Pi-hole logs it: each query followed by forwarded/reply/cached lines;
+    Pi-hole 5 through syslog ('Nov 14 08:00:00 dnsmasq[577]: '), Pi-hole 6 in its own log
+    ('2023-11-14 08:00:00.123 ')."""
     start = 1_700_000_000 - 8 * 3600
     seconds_per_line = 9 * 3600 / lines
     written = 0
     with open(path, "w") as handle:
         while written < lines:
-            moment = time.gmtime(start + written * seconds_per_line)
-            stamp = time.strftime("%b %e %H:%M:%S", moment)
+            moment = start + written * seconds_per_line
+            if version == 5:
+                prefix = time.strftime("%b %e %H:%M:%S dnsmasq[577]: ", time.gmtime(moment))
+            else:
+                prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(moment)) + \
+                    f".{int(moment % 1 * 1000):03d} "
             name, client = pick()
             kind = "A" if rng.random() < 0.6 else "AAAA"
-            block = [f"{stamp} dnsmasq[577]: query[{kind}] {name} from {client}\n"]
+            block = [f"{prefix}query[{kind}] {name} from {client}\n"]
             outcome = rng.random()
             if outcome < 0.5:
-                block.append(f"{stamp} dnsmasq[577]: cached {name} is 142.250.{rng.randrange(256)}"
+                block.append(f"{prefix}cached {name} is 142.250.{rng.randrange(256)}"
                              f".{rng.randrange(256)}\n")
             elif outcome < 0.9:
-                block.append(f"{stamp} dnsmasq[577]: forwarded {name} to 1.1.1.1\n")
-                block.append(f"{stamp} dnsmasq[577]: reply {name} is <CNAME>\n")
-                block.append(f"{stamp} dnsmasq[577]: reply edge.{name} is 23.{rng.randrange(256)}"
+                block.append(f"{prefix}forwarded {name} to 1.1.1.1\n")
+                block.append(f"{prefix}reply {name} is <CNAME>\n")
+                block.append(f"{prefix}reply edge.{name} is 23.{rng.randrange(256)}"
                              f".{rng.randrange(256)}.{rng.randrange(256)}\n")
             else:
-                block.append(f"{stamp} dnsmasq[577]: gravity blocked {name} is 0.0.0.0\n")
+                block.append(f"{prefix}gravity blocked {name} is 0.0.0.0\n")
             block = block[: lines - written]
             handle.writelines(block)
             written += len(block)
+
+
+def make_pihole6(path: Path, lines: int, pick: Picker, rng: random.Random) -> None:
+    make_pihole(path, lines, pick, rng, version=6)
 
 
 ZEEK_FIELDS = [
@@ -199,6 +211,10 @@ def make_eve(path: Path, lines: int, pick: Picker, rng: random.Random) -> None:
             handle.write(json.dumps(event, separators=(",", ":")) + "\n")
 
 
+LOGS = [("pihole", make_pihole), ("pihole6", make_pihole6), ("zeek-dns", make_zeek),
+        ("suricata-eve", make_eve)]
+
+
 def child(mode: str, path: str) -> None:
     """One measurement, in this process: print seconds, lines and observations as JSON."""
     from scanner.sources.logs import open_text, read_log
@@ -257,9 +273,7 @@ def main() -> None:
     parse_failed = import_failed = False
     print(f"{'log':<21} {'bare lines/s':>13} {'python lines/s':>15} {'read lines/s':>13} "
           f"{'ratio':>6} {'scan lines/s':>13} {'ratio':>6} {'names':>8} {'peak RSS MB':>12}")
-    for shape, log, make in [(shape, log, make) for shape in SHAPES
-                             for log, make in (("pihole", make_pihole), ("zeek-dns", make_zeek),
-                                               ("suricata-eve", make_eve))]:
+    for shape, log, make in [(shape, log, make) for shape in SHAPES for log, make in LOGS]:
         label = f"{log} ({shape})"
         path = OUT / f"{log}-{shape}-{arguments.lines}-{arguments.seed}.log"
         if not path.exists():
