@@ -719,6 +719,27 @@ def test_paloalto_dns_security_lookups(tmp_path: Path) -> None:
                                      packed("10.0.0.26"), "phish.example", "dns"))]
 
 
+def test_coredns_early_and_unquoted_lines(tmp_path: Path) -> None:
+    """CoreDNS 1.2 wrote the time in brackets and no level; a Corefile `log` format may drop
+    the quotes around the question."""
+    early = LOGS.parent / "logs-more" / "coredns" / \
+        "kubernetes-website_dns-debugging-resolution.log"
+    reader, found = observations(early)
+    assert reader.malformed == 0
+    assert found[0] == (8, Observation(datetime(2018, 9, 7, 15, 29, 11, tzinfo=UTC).timestamp(),
+                                       packed("172.17.0.18"),
+                                       "kubernetes.default.svc.cluster.local", "dns"))
+    unquoted = write(tmp_path, "coredns.log", (
+        "[INFO] 10.0.0.7:41478 - 45106 SRV IN _ldap._tcp.school.example. udp 29 false 512 "
+        "NOERROR qr,aa,rd,ra 119 0.099735863s denial NODATA\n"
+        '[INFO] 10.0.0.8:7090 - 43392 "A IN www.wikiwijs.nl. udp 42 false 4096" NOERROR '
+        "qr,rd,ra 149 0.001478317s\n"), mtime=datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    reader, found = observations(unquoted, format_name="coredns")
+    assert reader.malformed == 0
+    assert [(item.name, item.client) for _, item in found] == [
+        ("_ldap._tcp.school.example", packed("10.0.0.7")), ("www.wikiwijs.nl", packed("10.0.0.8"))]
+
+
 def test_lines_without_a_client_still_count(tmp_path: Path) -> None:
     text = ('device="SFW" date=2020-05-18 time=14:38:51 timezone="CEST" log_id=050901616001 '
             'log_type="Content Filtering" url="https://app.example.nl/x" domain=app.example.nl\n')

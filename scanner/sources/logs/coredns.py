@@ -2,9 +2,11 @@
 
     [INFO] 172.17.0.4:36413 - 21583 "A IN httpbin.org.cluster.local. udp 43 false 512" NXDOMAIN ...
     2019-03-18T22:13:36.289-07:00 [INFO] [::1]:57413 - 14639 "A IN www.yahoo.com. udp 42 ..." ...
+    172.17.0.18:41675 - [07/Sep/2018:15:29:11 +0000] 59925 "A IN kubernetes.default.svc. ...
 
-CoreDNS writes no time itself; a container runtime or journald may put one in front. A line
-without one gets the file's modification time (the closest thing to "when" there is).
+CoreDNS writes no time itself (up to 1.2 it did, in brackets); a container runtime or
+journald may put one in front. A line without one gets the file's modification time (the
+closest thing to "when" there is).
 Other plugin lines (`[INFO] plugin/reload: ...`, `[WARNING] ...`) and the start-up banner
 are valid lines without a name.
 """
@@ -19,7 +21,9 @@ from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
 
 NAME = "coredns"
-_QUERY = re.compile(r"\[[A-Z]+\] (\S+):\d+ - \d+ \"\S+ \S+ (\S+) ")
+# '[INFO] client:port - id "TYPE CLASS name. ...'; some Corefiles drop the quotes; CoreDNS
+# 1.2 and before wrote no level but the time, in brackets: 'client:port - [07/Sep/2018:...] id'.
+_QUERY = re.compile(r"(?:\[[A-Z]+\] (\S+):\d+ - |^(\S+):\d+ - \[([^\]]+)\] )\d+ \"?\S+ \S+ (\S+) ")
 _LEVEL = re.compile(r"\[(?:INFO|DEBUG|WARNING|ERROR|FATAL)\] ")
 _BANNER = re.compile(r"\s*(?:CoreDNS-|\S*:\d+\s*$|linux/|\.:\d+)")
 
@@ -40,17 +44,17 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             elif not _LEVEL.search(line) and not _BANNER.match(line):
                 bad(number, "not a CoreDNS log line")
             continue
-        address, raw = match.groups()
+        address, early, stamp, raw = match.groups()
         name = name_of(number, raw)
         if name is None:
             continue
-        stamp = line[: match.start()].strip()
+        stamp = stamp or line[: match.start()].strip()
         try:
             moment = clock(stamp) if stamp else clock.reference
         except ValueError as error:
             bad(number, str(error))
             continue
-        yield number, Observation(moment, clients[address], name, "dns")
+        yield number, Observation(moment, clients[address or early], name, "dns")
     return number
 
 
