@@ -82,14 +82,15 @@ class Clock:
         self._cache: dict[str, float] = {}
 
     def __call__(self, text: str) -> float:
-        try:
-            return self._cache[text]
-        except KeyError:
-            pass
+        value = self._cache.get(text)  # not try/except: most texts with a fraction are new
+        if value is not None:
+            return value
         split = _ISO_FRACTION.match(text)
         if split:  # eve.json, Zeek, Pi-hole v6: each time unique, but its second repeats
             whole, digits, zone = split.groups()
-            return self(whole + zone) + _fraction(digits) / 1e6
+            second = whole + zone
+            value = self._cache.get(second)
+            return (self(second) if value is None else value) + _fraction(digits) / 1e6
         value = self.parse(text)
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
