@@ -20,16 +20,21 @@ Then it runs, each in its own child process so its peak RSS is its own:
 - python: `for item in read_log(path): pass`, line by line in Python, sniffing included;
 - read: what a scan reads: `LogReader.counted()`, the C Tally, where the format has one
   (dnsmasq, Zeek TSV), else the same as python;
-- scan: the whole import as `appradar scan` does it, into a new database (pseudonyms,
-  attribution, transactions, resume bookkeeping), start-up included, for what an
-  administrator waits for.
+- import: the whole import as `appradar scan` does it, into a new database (signatures
+  loaded, pseudonyms, attribution, transactions, resume bookkeeping, retention), in a
+  process that has already started and imported appradar;
+- scan: the same as the command itself, start-up included, for what an administrator waits
+  for.
 
-The targets: >= 300,000 lines/s, and >= 25% of the bare loop's rate.
+The targets: >= 300,000 lines/s, and >= 25% of the bare loop's rate. Each is printed met or
+not, for what a scan reads and for the whole import.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import itertools
 import json
 import os
@@ -217,6 +222,7 @@ LOGS = [("pihole", make_pihole), ("pihole6", make_pihole6), ("zeek-dns", make_ze
 
 def child(mode: str, path: str) -> None:
     """One measurement, in this process: print seconds, lines and observations as JSON."""
+    from scanner.cli import cli
     from scanner.sources.logs import open_text, read_log
 
     start = time.perf_counter()
@@ -226,6 +232,14 @@ def child(mode: str, path: str) -> None:
         with open_text(Path(path)) as handle:
             for _line in handle:
                 lines += 1
+    elif mode == "import":  # the command's work, in this process, after start-up
+        with tempfile.TemporaryDirectory() as directory, \
+                contextlib.redirect_stderr(io.StringIO()) as summary:
+            start = time.perf_counter()
+            cli(["scan", path, "--db", str(Path(directory) / "inventory.db")],
+                standalone_mode=False)
+        lines = int(summary.getvalue().split(" log records")[0].rsplit(" ", 1)[-1]
+                    .replace(",", ""))
     elif mode == "scan":  # the command itself, start-up included, as cron runs it
         with tempfile.TemporaryDirectory() as directory:
             done = subprocess.run(["appradar", "scan", path, "--db",
@@ -270,9 +284,10 @@ def main() -> None:
         child(*arguments.child)
         return
     OUT.mkdir(exist_ok=True)
-    parse_failed = import_failed = False
+    missed: dict[str, list[str]] = {"read": [], "import": []}  # logs short of a target
     print(f"{'log':<21} {'bare lines/s':>13} {'python lines/s':>15} {'read lines/s':>13} "
-          f"{'ratio':>6} {'scan lines/s':>13} {'ratio':>6} {'names':>8} {'peak RSS MB':>12}")
+          f"{'share':>6} {'import lines/s':>15} {'share':>6} {'scan lines/s':>13} "
+          f"{'names':>8} {'peak RSS MB':>12}")
     for shape, log, make in [(shape, log, make) for shape in SHAPES for log, make in LOGS]:
         label = f"{log} ({shape})"
         path = OUT / f"{log}-{shape}-{arguments.lines}-{arguments.seed}.log"
@@ -281,20 +296,22 @@ def main() -> None:
             make(path, arguments.lines, SHAPES[shape](rng), rng)
         best = {mode: min((measure(mode, path) for _ in range(arguments.repeat)),
                           key=lambda run: run[0]["seconds"])
-                for mode in ("bare", "python", "read", "scan")}
+                for mode in ("bare", "python", "read", "import", "scan")}
         lines = best["read"][0]["lines"]
         rate = {mode: lines / run[0]["seconds"] for mode, run in best.items()}
         rate["bare"] = best["bare"][0]["lines"] / best["bare"][0]["seconds"]
-        ratio, scan_ratio = rate["read"] / rate["bare"], rate["scan"] / rate["bare"]
-        parse_failed |= rate["read"] < TARGET_RATE or ratio < TARGET_SHARE
-        import_failed |= rate["scan"] < TARGET_RATE
+        share = {mode: rate[mode] / rate["bare"] for mode in missed}
+        for mode, failed in missed.items():
+            if rate[mode] < TARGET_RATE or share[mode] < TARGET_SHARE:
+                failed.append(label)
         print(f"{label:<21} {rate['bare']:>13,.0f} {rate['python']:>15,.0f} "
-              f"{rate['read']:>13,.0f} {ratio:>6.1%} {rate['scan']:>13,.0f} {scan_ratio:>6.1%} "
+              f"{rate['read']:>13,.0f} {share['read']:>6.1%} {rate['import']:>15,.0f} "
+              f"{share['import']:>6.1%} {rate['scan']:>13,.0f} "
               f"{best['read'][0]['observations']:>8,} "
               f"{max(run[1] for run in best.values()):>12.1f}")
-    print(f"targets: >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the bare loop: "
-          f"reading {'not met' if parse_failed else 'met'}; "
-          f"scan >= {TARGET_RATE:,} lines/s {'not met' if import_failed else 'met'}")
+    for mode, failed in missed.items():
+        print(f"{mode}: >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the bare loop "
+              + (f"not met for {', '.join(failed)}" if failed else "met for every log"))
 
 
 if __name__ == "__main__":
