@@ -89,16 +89,18 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
 
 
 class Tallier:
-    """Query lines with a syslog time and a `program[pid]: ` tag, counted in C; the Tally
-    hands back every other shape (Pi-hole v6, standard output, anything odd) to `parse`."""
+    """Query lines with a syslog time and a `program[pid]: ` tag, or Pi-hole 6's ISO time,
+    counted in C; the Tally hands back every other shape (standard output, a time with a
+    zone, anything odd) to `parse`."""
 
     def __init__(self, reader: LogReader) -> None:
         self.reader = reader
         self.parse = partial(parse, path=reader.path, reader=reader)
 
     def minute_of(self, minute: str) -> float:
-        """POSIX time of 'Sep  8 16:32' (second 0); the Tally adds the seconds. A minute that
-        would not read that way (a year boundary inside it) is left to `parse`."""
+        """POSIX time of 'Sep  8 16:32' or '2025-05-01 10:33' (second 0); the Tally adds the
+        seconds. A minute that would not read that way (a year boundary inside it, a clock
+        change) is left to `parse`."""
         clock = self.reader.clock
         start = clock(minute + ":00")
         if clock(minute + ":59") - start != 59:
