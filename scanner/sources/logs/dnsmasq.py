@@ -99,8 +99,8 @@ class Tallier:
 
     def minute_of(self, minute: str) -> float:
         """POSIX time of 'Sep  8 16:32' or '2025-05-01 10:33' (second 0); the Tally adds the
-        seconds. A minute that would not read that way (a year boundary inside it, a clock
-        change) is left to `parse`."""
+        seconds. A minute that would not read that way (a year boundary inside it) is left
+        to `parse`."""
         clock = self.reader.clock
         start = clock(minute + ":00")
         if clock(minute + ":59") - start != 59:
