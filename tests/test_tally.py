@@ -198,6 +198,8 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     text += row(fields, ts="1700000000.9", query="(empty)")
     text += row(fields, ts="1700000000.95")  # no query at all: '-'
     text += row(fields, ts="1700000001", query="mdns.local", id_resp_p="5353")
+    text += "#separator \\x\n"  # cut short: malformed, and the tab stays the separator
+    text += row(fields, ts="1700000002", query="after-bad-separator.example.org")
     moved = ["query", "ts", "id.orig_h", "id.resp_p", "qtype"]  # a later header, reordered
     text += header(moved)
     for i in range(50):
@@ -209,7 +211,8 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     fast_totals, fast_counts, fast_problems, _ends = counted(path, "zeek-dns-tsv")
     assert fast_totals == totals
     assert fast_counts == counts
-    assert counts[3] == 3  # the record before the header, too few fields, the bad name
+    assert counts[3] == 4  # before the header, too few fields, the bad name and separator
+    assert any(key[0] == "after-bad-separator.example.org" for key in totals)
     assert set(fast_problems) <= set(problems)
 
 

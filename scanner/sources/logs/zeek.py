@@ -122,9 +122,15 @@ class TsvLayout:
     last: bool = False  # the line's end (newline) is inside a column that is read
 
     def header(self, line: str, path: Path, number: int) -> None:
+        """Take in a header line; ValueError for a `#separator` that does not read as one
+        (the last one stays in force)."""
         if line.startswith("#separator"):
             value = line.split(None, 1)[1].strip() if len(line.split()) > 1 else "\\x09"
-            self.separator = value.encode().decode("unicode_escape") if "\\x" in value else value
+            try:
+                self.separator = (value.encode().decode("unicode_escape") if "\\x" in value
+                                  else value)
+            except UnicodeDecodeError:
+                raise ValueError(f"unreadable #separator {value!r}") from None
         elif line.startswith("#fields"):
             column, how, _marks = KINDS[self.kind]
             fields = self.fields = line.rstrip("\r\n").split(self.separator)[1:]
@@ -162,8 +168,12 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         if line[0] == "#":
+            try:
+                layout.header(line, path, number)
+            except ValueError as error:
+                bad(number, str(error))
+                continue
             reader.skipped += 1
-            layout.header(line, path, number)
             separator, name_at, time_at, client_at, port_at, qtype_at, limit, last = (
                 layout.separator, layout.name_at, layout.time_at, layout.client_at,
                 layout.port_at, layout.qtype_at, layout.limit, layout.last)
