@@ -31,7 +31,7 @@ from scanner.privacy import Pseudonymiser
 from scanner.signatures.catalog import Catalog
 from scanner.sources import expand
 from scanner.sources.logs import ALIASES, REGISTRY, open_text, read_log, supported
-from scanner.sources.logs.base import Follow
+from scanner.sources.logs.base import Follow, LogReader
 from scanner.sources.pcap import CaptureReader, is_capture, open_maybe_gzip
 
 FINGERPRINT_BYTES = 1 << 20
@@ -204,9 +204,10 @@ class Scanner:
         """
         reader = read_log(path, None if self.log_format == "auto" else self.log_format,
                           self.timezone)
-        import_id, done, offset = self._log_import(path, reader.format, run_id)
-        if done and offset and offset <= path.stat().st_size:
-            reader.start = (offset, done)  # a plain log is read on from there, not again
+        import_id, done, offset = self._log_import(path, reader, run_id)
+        seekable = offset and offset <= path.stat().st_size
+        if done and (reader.log_format.reads_file or seekable):
+            reader.start = (offset, done)  # read on from there, not again
         if follow:
             reader.follow = Follow(lambda: self.stopping, lambda: self._flush_pending())
         stats = ScanStats()
@@ -257,9 +258,13 @@ class Scanner:
         return FileResult(str(path), status, frames=reader.lines,
                           kind=reader.format + (" (sniffed)" if reader.sniffed else ""))
 
-    def _log_import(self, path: Path, format_name: str, run_id: int) -> tuple[int, int, int]:
-        with open_text(path) as stream:
-            head = stream.read(LOG_HEAD).encode("utf-8", "replace")
+    def _log_import(self, path: Path, reader: LogReader, run_id: int) -> tuple[int, int, int]:
+        format_name, identity = reader.format, reader.log_format.identity
+        if identity is not None:
+            head = identity(path)
+        else:
+            with open_text(path) as stream:
+                head = stream.read(LOG_HEAD).encode("utf-8", "replace")
         status = path.stat()
         for import_id, stored, head_length, done, old_path, old_inode, offset in \
                 self.database.conn.execute(

@@ -165,6 +165,73 @@ def test_an_interrupted_log_import_resumes_without_double_counting(
     assert len(snapshot(clean)["device_days"]) == 13 * 11  # every device asked every name
 
 
+def pihole_database(path: Path, created: int, rows: list[tuple[int, int, str, str]]) -> None:
+    """A pihole-FTL.db as FTL keeps it (schema of FTL's own test database), created at
+    `created`, with `rows` (id, timestamp, domain, client) of queries."""
+    connection = sqlite3.connect(path)
+    connection.executescript((LOGS / "pihole-ftl-db" / "pihole-FTL_test_pihole-FTL.db.sql")
+                             .read_text())
+    connection.execute("UPDATE ftl SET value = ? WHERE id = 2", (created,))
+    add_queries(connection, rows)
+
+
+def add_queries(connection: sqlite3.Connection, rows: list[tuple[int, int, str, str]]) -> None:
+    with connection:
+        connection.executemany("INSERT INTO queries (id, timestamp, type, status, domain, client)"
+                               " VALUES (?, ?, 1, 2, ?, ?)", rows)
+        connection.execute("UPDATE ftl SET value = ? WHERE id = 1", (rows[-1][1],))
+    connection.close()
+
+
+def test_a_growing_pihole_database_is_read_on_not_again(tmp_path: Path) -> None:
+    """FTL rewrites the database's header on every write and deletes rows as they age: the
+    next scan still knows the database (by when FTL created it) and stores only new rows."""
+    log = tmp_path / "pihole-FTL.db"
+    pihole_database(log, 1_700_000_000, [(1, 1_700_000_100, "classroom.google.com", "10.1.2.3"),
+                                         (2, 1_700_000_101, "magister.net", "10.1.2.4")])
+    head = log.read_bytes()[:100]
+    database = tmp_path / "inventory.db"
+    first = scanner_for(database).run([str(log)])
+    assert [item.status for item in first.files] == ["imported"]
+    connection = sqlite3.connect(log)
+    with connection:
+        connection.execute("DELETE FROM queries WHERE id = 1")  # aged out
+    add_queries(connection, [(3, 1_700_000_200, "wikiwijs.nl", "10.1.2.5"),
+                             (4, 1_700_000_201, "magister.net", "10.1.2.3")])
+    assert log.read_bytes()[:100] != head
+    second = scanner_for(database).run([str(log)])
+    assert [item.status for item in second.files] == ["resumed"]
+    assert second.stats.records == 2
+    third = scanner_for(database).run([str(log)])
+    assert [item.status for item in third.files] == ["already imported"]
+    assert third.stats.records == 0
+    hits = {row[0]: row[3] for row in snapshot(database)["domains"]}
+    assert hits == {"classroom.google.com": 1, "magister.net": 2, "wikiwijs.nl": 1}
+    log.unlink()  # Pi-hole reinstalled: a new database, its ids from 1 again
+    pihole_database(log, 1_800_000_000, [(1, 1_800_000_100, "kahoot.it", "10.1.2.3")])
+    fourth = scanner_for(database).run([str(log)])
+    assert [item.status for item in fourth.files] == ["imported"]
+    assert {row[0]: row[3] for row in snapshot(database)["domains"]}["kahoot.it"] == 1
+
+
+def test_an_interrupted_pihole_database_import_resumes(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "pihole-FTL.db"
+    pihole_database(log, 1_700_000_000, [
+        (row, 1_700_000_000 + row, f"host{row % 13}.magister.net", f"10.1.0.{row % 11 + 1}")
+        for row in range(1, 3001)])
+    clean = tmp_path / "clean.db"
+    scanner_for(clean).run([str(log)])
+    monkeypatch.setattr(scan_module, "FLUSH_OBSERVATIONS", 500)
+    monkeypatch.setattr(scan_module, "OBSERVATION_GROUP", 7)
+    interrupted = tmp_path / "interrupted.db"
+    stored = scan_interrupted(log, clean, interrupted)
+    second = scanner_for(interrupted).run([str(log)])
+    assert [item.status for item in second.files] == ["resumed"]
+    assert second.stats.records == 3000 - stored
+    assert snapshot(interrupted) == snapshot(clean)
+
+
 def test_device_days_of_a_failed_batch_are_written_again(tmp_path: Path) -> None:
     """The writer remembers which device-day rows it stored, but only once they are committed."""
     database = tmp_path / "inventory.db"

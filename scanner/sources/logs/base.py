@@ -82,6 +82,9 @@ class LogFormat:
     reads_file: bool = False  # parse opens `path` itself (SQLite) and gets no lines
     timeless: bool = False  # lines may carry no time of their own (CoreDNS, dnsmasq stdout)
     tally: Callable[[LogReader], Tallier] | None = None  # counts lines in C (`counted`)
+    # What identifies the log from one scan to the next where its first bytes cannot (a
+    # database rewrites its header on every write); None: its first bytes do.
+    identity: Callable[[Path], bytes] | None = None
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -233,9 +236,10 @@ class ClientCache(dict[str, bytes]):
 class LogReader:
     """Iterate `(line_number, Observation)` over one log file; counts are final at the end.
 
-    `lines` counts every line read (rows for a database), `skipped` the blank, comment and
-    header lines among them, `records` the rest, `malformed` the records that could not be
-    read (`problems` shows the first 20 as `file:line: reason`).
+    `lines` is the number of the last line read (for a database, the last row's id), `read`
+    how many this pass read, `skipped` the blank, comment and header lines among them,
+    `records` the rest, `malformed` the records that could not be read (`problems` shows the
+    first 20 as `file:line: reason`).
     """
 
     def __init__(self, path: Path, log_format: LogFormat, timezone: tzinfo | None = None,
@@ -258,7 +262,7 @@ class LogReader:
         """Records read in this pass (lines before a resume offset are not read)."""
         return (self.read if self.read is not None else self.lines) - self.skipped
 
-    read: int | None = None  # lines this pass read (None: a database, counted by `lines`)
+    read: int | None = None  # lines this pass read (None: all `lines`)
 
     @property
     def probably_wrong_format(self) -> bool:
@@ -302,7 +306,8 @@ class LogReader:
 
     follow: Follow | None = None  # set to tail the file until told to stop
     unwrap: Unwrapper | None = None  # lines wrapped by a runtime or relay (`wrappers`)
-    start: tuple[int, int] | None = None  # (byte offset, lines before it): resume a plain log
+    # (byte offset, lines before it): resume a plain log; for a database, (0, last row stored)
+    start: tuple[int, int] | None = None
     first_line = 1  # the number the first line read gets
 
     def __iter__(self) -> Iterator[tuple[int, Observation]]:

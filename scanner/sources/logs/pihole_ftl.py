@@ -2,8 +2,10 @@
 
 Every row is a query a client made (blocked or not): `timestamp` (POSIX seconds, integer in
 FTL v5, real in v6), `domain`, `client` (an address). The row id stands in for the line
-number, so a later import can resume after the last row read. The database is opened
-read-only; a compressed copy is unpacked to a temporary file first, since SQLite reads files.
+number, so a later import reads only the rows after the last one stored; the database is
+recognised by when FTL created it (`identity`), not by its ever-changing first bytes. It is
+opened read-only; a compressed copy is unpacked to a temporary file first, since SQLite
+reads files.
 """
 
 from __future__ import annotations
@@ -45,9 +47,30 @@ def _database(path: Path) -> Iterator[sqlite3.Connection]:
             connection.close()
 
 
+def identity(path: Path) -> bytes:
+    """The database's own record of when FTL created it: its header changes with every write,
+    and old rows are deleted as they age, so neither can say it is the same database. One
+    that FTL did not make is known by its first query."""
+    with _database(path) as connection:
+        for what, query in (
+                ("created", "select value from ftl where id = 2"),  # DB_FIRSTCOUNTERTIMESTAMP
+                ("first query",
+                 "select id, timestamp, domain, client from queries order by id limit 1")):
+            try:
+                row = connection.execute(query).fetchone()
+            except sqlite3.DatabaseError:
+                continue
+            if row is not None:
+                return f"{NAME} {what} {row!r}".encode()
+    return f"{NAME} without rows".encode()
+
+
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
+    """Rows after the last one an earlier scan stored (`reader.start`); returns the last row's
+    id, which stands for the number of the last line."""
     name_of, clients, bad = reader.name_of, reader.clients, reader.bad
-    rows = 0
+    last = reader.start[1] if reader.start else 0
+    reader.read = 0
     with _database(path) as connection:
         try:
             known = {row[0] for row in connection.execute(
@@ -58,10 +81,12 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             raise InputError(f"{path}: an SQLite database without a 'queries' table; "
                              f"not a pihole-FTL.db")
         cursor = connection.execute(
-            "select id, timestamp, domain, client from queries order by id")
+            "select id, timestamp, domain, client from queries where id > ? order by id",
+            (last,))
         while batch := cursor.fetchmany(BATCH):
             for row_id, timestamp, raw, address in batch:
-                rows += 1
+                last = row_id
+                reader.read += 1
                 if not isinstance(raw, str):
                     bad(row_id, "no domain")
                     continue
@@ -73,8 +98,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                     continue
                 client = clients[address] if isinstance(address, str) else b""
                 yield row_id, Observation(float(timestamp), client, name, "dns")
-    return rows
+    return last
 
 
 FORMAT = LogFormat(NAME, "Pi-hole FTL long-term database (pihole-FTL.db)", sniff, parse,
-                   reads_file=True)
+                   reads_file=True, identity=identity)
