@@ -31,7 +31,7 @@ from scanner.privacy import Pseudonymiser
 from scanner.signatures.catalog import Catalog
 from scanner.sources import expand
 from scanner.sources.logs import ALIASES, REGISTRY, open_text, read_log, supported
-from scanner.sources.logs.base import Follow, LogReader
+from scanner.sources.logs.base import Follow, LogReader, is_compressed
 from scanner.sources.pcap import CaptureReader, is_capture, open_maybe_gzip
 
 FINGERPRINT_BYTES = 1 << 20
@@ -204,7 +204,10 @@ class Scanner:
         """
         reader = read_log(path, None if self.log_format == "auto" else self.log_format,
                           self.timezone)
-        import_id, done, offset = self._log_import(path, reader, run_id)
+        import_id, done, offset, whole = self._log_import(path, reader, run_id)
+        kind = reader.format + (" (sniffed)" if reader.sniffed else "")
+        if whole and not follow:  # a compressed rotation read to its end: it will not grow
+            return FileResult(str(path), "already imported", frames=done, kind=kind)
         seekable = offset and offset <= path.stat().st_size
         if done and (reader.log_format.reads_file or seekable):
             reader.start = (offset, done)  # read on from there, not again
@@ -248,17 +251,19 @@ class Scanner:
             stats.notes = list(reader.problems)  # already `file:line: reason`
             if reader.warning:
                 stats.notes.insert(0, reader.warning.removeprefix(f"{path}: "))
-            elif reader.records and not found:
+            elif reader.records and not found and not done:  # known before: the format is right
                 stats.notes.insert(0, f"no names in {reader.records} records: none of them is a "
                                       f"lookup {reader.format} logs; if this is another format, "
                                       "choose it with --format")
             totals.add(stats, str(path))
         status = "already imported" if done and reader.lines <= done else (
             "resumed" if done else "imported")
-        return FileResult(str(path), status, frames=reader.lines,
-                          kind=reader.format + (" (sniffed)" if reader.sniffed else ""))
+        return FileResult(str(path), status, frames=reader.lines, kind=kind)
 
-    def _log_import(self, path: Path, reader: LogReader, run_id: int) -> tuple[int, int, int]:
+    def _log_import(self, path: Path, reader: LogReader, run_id: int
+                    ) -> tuple[int, int, int, bool]:
+        """The import this log continues (or a new one): its id, the lines and byte offset
+        stored, and whether it is a compressed file already read to its end, unchanged."""
         format_name, identity = reader.format, reader.log_format.identity
         if identity is not None:
             head = identity(path)
@@ -266,10 +271,10 @@ class Scanner:
             with open_text(path) as stream:
                 head = stream.read(LOG_HEAD).encode("utf-8", "replace")
         status = path.stat()
-        for import_id, stored, head_length, done, old_path, old_inode, offset in \
+        for import_id, stored, head_length, done, old_path, old_inode, offset, size, state in \
                 self.database.conn.execute(
-                    "SELECT id, fingerprint, head_length, frames_done, path, inode, byte_offset "
-                    "FROM imports WHERE site = ? AND kind = ? ORDER BY id DESC",
+                    "SELECT id, fingerprint, head_length, frames_done, path, inode, byte_offset, "
+                    "size, status FROM imports WHERE site = ? AND kind = ? ORDER BY id DESC",
                     (self.site, format_name)):
             # The same file grown, or renamed by rotation (dns.log → dns.log.1, .2.gz), or a
             # copy (a full head, or the whole of a short file, is identical). A different file
@@ -284,10 +289,13 @@ class Scanner:
                         self.database.conn.execute(
                             "UPDATE imports SET fingerprint = ?, head_length = ? WHERE id = ?",
                             (hashlib.sha256(head).hexdigest(), len(head), import_id))
-                return import_id, done, offset or 0
+                whole = (state == "complete" and (size, old_inode) == (status.st_size,
+                                                                       status.st_ino)
+                         and is_compressed(path))
+                return import_id, done, offset or 0, whole
         mark = hashlib.sha256(head).hexdigest()
         return self._new_import(mark, path, status.st_size, status.st_ino, run_id, format_name,
-                                len(head)), 0, 0
+                                len(head)), 0, 0, False
 
     def _new_import(self, mark: str, path: Path, size: int, inode: int, run_id: int,
                     kind: str, head_length: int) -> int:
@@ -324,6 +332,10 @@ class Scanner:
                 (max(total() if final else last, done), "complete" if final else "partial",
                  run_id, str(path), now_iso() if final else None, offset, import_id),
             )
+            if final:  # the file as read to its end: one that does not change is not read again
+                status = path.stat()
+                self.database.conn.execute("UPDATE imports SET size = ?, inode = ? WHERE id = ?",
+                                           (status.st_size, status.st_ino, import_id))
 
         deadline = time.monotonic() + FLUSH_SECONDS
 

@@ -87,6 +87,12 @@ class LogFormat:
     identity: Callable[[Path], bytes] | None = None
 
 
+def is_compressed(path: Path) -> bool:
+    """Whether the file's first bytes say gzip, bzip2 or xz: a rotated log, done growing."""
+    with open(path, "rb") as probe:
+        return probe.read(6).startswith((GZIP, BZIP2, XZ))
+
+
 def open_binary(path: Path) -> IO[bytes]:
     """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz.
 
