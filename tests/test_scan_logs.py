@@ -138,6 +138,35 @@ def test_rotated_and_compressed_logs_are_not_counted_twice(app, tmp_path: Path,
     assert hits(app) == 450
 
 
+def zeek_dns_log(opened: str, first: int, count: int, close: bool = False) -> str:
+    """A Zeek dns.log as Zeek writes it, opened at `opened`, with `count` lookups."""
+    fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "query"]
+    return (f"#separator \\x09\n#path\tdns\n#open\t{opened}\n#fields\t" + "\t".join(fields)
+            + "\n" + "".join(f"{1_700_000_000 + i}.5\tC{i}\t10.0.0.{i % 50 + 1}\t5353\t"
+                             f"10.0.0.53\t53\tudp\thost{i}.example.org\n"
+                             for i in range(first, first + count))
+            + ("#close\t2023-11-14-23-00-00\n" if close else ""))
+
+
+def test_zeek_archives_give_what_the_live_log_had_not(app, tmp_path: Path) -> None:
+    """Zeek moves current/dns.log into a dated directory, compressed, every hour; scanning
+    both (as deploy/ suggests) takes the rest of the hour from the archive, once."""
+    live = tmp_path / "logs" / "current" / "dns.log"
+    live.parent.mkdir(parents=True)
+    live.write_text(zeek_dns_log("2023-11-14-22-00-00", 0, 100))
+    pattern = str(tmp_path / "logs" / "*" / "dns.*")
+    app("scan", pattern)
+    archive = tmp_path / "logs" / "2023-11-14" / "dns.22:00:00-23:00:00.log.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(gzip.compress(zeek_dns_log("2023-11-14-22-00-00", 0, 150, close=True)
+                                      .encode()))
+    live.write_text(zeek_dns_log("2023-11-14-23-00-00", 150, 20))
+    result = app("scan", pattern)
+    assert "70 names" in result.stderr  # 50 from the archive, 20 from the new live log
+    assert "already imported" in app("scan", pattern).stderr
+    assert hits(app) == 170 and len(app.json("domains")) == 170
+
+
 def school_lines(count: int) -> str:
     """A log where devices ask the same names again and again, as in a school."""
     return "".join(f"Sep  8 {8 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d} dnsmasq[577]: "
