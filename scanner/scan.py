@@ -75,6 +75,11 @@ def fingerprint(path: Path) -> tuple[str, int, int]:
     return digest.hexdigest(), status.st_size, status.st_ino
 
 
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by SQL LIKE … ESCAPE '\\'."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class Scanner:
     """One run over a list of paths, writing into the inventory."""
 
@@ -272,10 +277,7 @@ class Scanner:
                 head = stream.read(LOG_HEAD).encode("utf-8", "replace")
         status = path.stat()
         for import_id, stored, head_length, done, old_path, old_inode, offset, size, state in \
-                self.database.conn.execute(
-                    "SELECT id, fingerprint, head_length, frames_done, path, inode, byte_offset, "
-                    "size, status FROM imports WHERE site = ? AND kind = ? ORDER BY id DESC",
-                    (self.site, format_name)):
+                self._earlier_imports(path, head, format_name, status.st_ino):
             # The same file grown, or renamed by rotation (dns.log → dns.log.1, .2.gz), or a
             # copy (a full head, or the whole of a short file, is identical). A different file
             # that only shares a fixed header with a short earlier one is not matched.
@@ -296,6 +298,21 @@ class Scanner:
         mark = hashlib.sha256(head).hexdigest()
         return self._new_import(mark, path, status.st_size, status.st_ino, run_id, format_name,
                                 len(head)), 0, 0, False
+
+    def _earlier_imports(self, path: Path, head: bytes, format_name: str,
+                         inode: int) -> list[tuple[Any, ...]]:
+        """Imports this log may continue, newest first, found by index rather than by hashing
+        every import of a year of hourly logs: one with the same head, or with a shorter head
+        stored for this file or for one it was renamed from (dns.log → dns.log.1.gz)."""
+        earlier_names = [path.name[:at] for at, char in enumerate(path.name) if char == "."]
+        renamed = "".join(" OR path = ? OR path LIKE ? ESCAPE '\\'" for _ in earlier_names)
+        return self.database.conn.execute(
+            "SELECT id, fingerprint, head_length, frames_done, path, inode, byte_offset, size, "
+            "status FROM imports WHERE site = ? AND kind = ? AND (fingerprint = ? OR "
+            f"(head_length < ? AND (inode = ? OR path = ?{renamed}))) ORDER BY id DESC",
+            (self.site, format_name, hashlib.sha256(head).hexdigest(), len(head), inode,
+             str(path), *[value for name in earlier_names
+                          for value in (name, "%/" + _like_escaped(name))])).fetchall()
 
     def _new_import(self, mark: str, path: Path, size: int, inode: int, run_id: int,
                     kind: str, head_length: int) -> int:

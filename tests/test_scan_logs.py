@@ -14,7 +14,7 @@ from scanner.extract import Observation
 from scanner.inventory import writer as writer_module
 from scanner.inventory.writer import is_reverse_lookup
 from scanner.sources.logs import base as logs_base
-from scanner.sources.logs import read_log
+from scanner.sources.logs import open_text, read_log
 from scanner.sources.logs.base import LogReader
 from scanner.sources.logs.timestamps import local_day
 from tests.conftest import DATA
@@ -165,6 +165,31 @@ def test_zeek_archives_give_what_the_live_log_had_not(app, tmp_path: Path) -> No
     assert "70 names" in result.stderr  # 50 from the archive, 20 from the new live log
     assert "already imported" in app("scan", pattern).stderr
     assert hits(app) == 170 and len(app.json("domains")) == 170
+
+
+def test_a_log_is_matched_against_its_own_imports_only(tmp_path: Path) -> None:
+    """A year of hourly archives is thousands of imports: a log is compared with those of the
+    same head, or of its own path or the name it was rotated from, found by index."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for hour in range(30):
+        (logs / f"dns.{hour:02d}.log").write_text(zeek_dns_log(f"2023-11-14-{hour:02d}", hour, 3))
+    database = tmp_path / "inventory.db"
+    scanner = scanner_for(database)
+    scanner.run([str(logs)])
+    reader = read_log(logs / "dns.07.log")
+    with open_text(logs / "dns.07.log") as stream:
+        head = stream.read(scan_module.LOG_HEAD).encode()
+    found = scanner._earlier_imports(logs / "dns.07.log", head, reader.format,
+                                     (logs / "dns.07.log").stat().st_ino)
+    assert [row[4] for row in found] == [str(logs / "dns.07.log")]
+    rotated = logs / "dns.07.log.1"
+    (logs / "dns.07.log").rename(rotated)
+    rotated.write_text(zeek_dns_log("2023-11-14-07", 7, 5))  # grew, then was rotated
+    with open_text(rotated) as stream:
+        longer = stream.read(scan_module.LOG_HEAD).encode()
+    found = scanner._earlier_imports(rotated, longer, reader.format, 0)
+    assert [row[4] for row in found] == [str(logs / "dns.07.log")]
 
 
 def school_lines(count: int) -> str:
