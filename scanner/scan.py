@@ -24,7 +24,7 @@ from typing import Any
 import sqlite_utils
 
 from scanner.config import Segments
-from scanner.errors import AppradarError, InputError
+from scanner.errors import AppradarError, InputError, UnknownFormat
 from scanner.extract import Counted, Dissector, Observation, ScanStats
 from scanner.inventory.writer import InventoryWriter
 from scanner.privacy import Pseudonymiser
@@ -165,6 +165,8 @@ class Scanner:
             return self._scan_log(path, totals, run_id, follow)
         except (InputError, OSError, EOFError) as error:
             message = str(error) if isinstance(error, InputError) else f"{path}: {error}"
+            if isinstance(error, UnknownFormat) and not explicit:
+                message = error.short  # FTL.log beside pihole.log: expected, said briefly
             return FileResult(str(path), "failed" if explicit else "skipped", message=message)
 
     def _scan_capture(self, path: Path, totals: ScanStats, run_id: int) -> FileResult:

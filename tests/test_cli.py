@@ -92,7 +92,8 @@ def test_scan_directory_skips_foreign_files_and_globs_work(app, tmp_path: Path) 
     write_raw_pcap(folder / "two.pcap", [bytes(udp_dns(dns_query("two.example.com")))], 1)
     (folder / "README").write_text("captures of monday")
     result = app("scan", str(folder))
-    assert f"Skipped: {folder}/README is in no log format appradar knows" in result.stderr
+    assert f"Skipped: {folder}/README is in no log format appradar knows\n" in result.stderr
+    assert "supported:" not in result.stderr  # a file met in a directory: said briefly
     assert {item["domain"] for item in app.json("domains")} == {"one.example.com",
                                                                "two.example.com"}
     other = type(app)(tmp_path / "other.db")

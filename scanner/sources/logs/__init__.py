@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from pathlib import Path
 
-from scanner.errors import InputError
+from scanner.errors import InputError, UnknownFormat
 from scanner.sources.logs import (
     adguard,
     bind9,
@@ -120,8 +120,8 @@ def read_log(path: Path, format_name: str | None = None,
         found = sniff(unwrap.head(head) if unwrap else head, path)
         if found is None:
             what = "is empty" if not head.strip() else "is in no log format appradar knows"
-            raise InputError(f"{path} {what}; name the format with --format "
-                             f"(supported: {supported()})")
+            raise UnknownFormat(f"{path} {what}; name the format with --format "
+                                f"(supported: {supported()})", f"{path} {what}")
         format_name = found
     log_format = REGISTRY[str(format_name)]
     reader = LogReader(path, log_format, timezone, sniffed=automatic)
