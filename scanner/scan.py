@@ -308,13 +308,16 @@ class Scanner:
         stored for this file or for one it was renamed from (dns.log → dns.log.1.gz)."""
         earlier_names = [path.name[:at] for at, char in enumerate(path.name) if char == "."]
         renamed = "".join(" OR path = ? OR path LIKE ? ESCAPE '\\'" for _ in earlier_names)
+        columns = ("id, fingerprint, head_length, frames_done, path, inode, byte_offset, size, "
+                   "status")
         return self.database.conn.execute(
-            "SELECT id, fingerprint, head_length, frames_done, path, inode, byte_offset, size, "
-            "status FROM imports WHERE site = ? AND kind = ? AND (fingerprint = ? OR "
-            f"(head_length < ? AND (inode = ? OR path = ?{renamed}))) ORDER BY id DESC",
-            (self.site, format_name, hashlib.sha256(head).hexdigest(), len(head), inode,
-             str(path), *[value for name in earlier_names
-                          for value in (name, "%/" + _like_escaped(name))])).fetchall()
+            f"SELECT {columns} FROM imports WHERE fingerprint = ? AND site = ? AND kind = ? "
+            f"UNION SELECT {columns} FROM imports WHERE site = ? AND kind = ? AND head_length < ? "
+            f"AND (inode = ? OR path = ?{renamed}) ORDER BY id DESC",
+            (hashlib.sha256(head).hexdigest(), self.site, format_name, self.site, format_name,
+             len(head), inode, str(path),
+             *[value for name in earlier_names
+               for value in (name, "%/" + _like_escaped(name))])).fetchall()
 
     def _new_import(self, mark: str, path: Path, size: int, inode: int, run_id: int,
                     kind: str, head_length: int) -> int:

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS imports (
     byte_offset INTEGER DEFAULT 0  -- for plain logs: where the stored lines end
 );
 CREATE INDEX IF NOT EXISTS imports_fingerprint ON imports (fingerprint, site);
+CREATE INDEX IF NOT EXISTS imports_short_heads ON imports (site, kind, head_length);
 CREATE TABLE IF NOT EXISTS domains (
     id INTEGER PRIMARY KEY, domain TEXT NOT NULL UNIQUE, app TEXT, rule TEXT, via TEXT,
     registrable TEXT, seen INTEGER DEFAULT 0, hits INTEGER DEFAULT 0,
