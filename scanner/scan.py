@@ -259,9 +259,9 @@ class Scanner:
             if reader.warning:
                 stats.notes.insert(0, reader.warning.removeprefix(f"{path}: "))
             elif reader.records and not found and not done:  # known before: the format is right
-                stats.notes.insert(0, f"no names in {reader.records} records: none of them is a "
-                                      f"lookup {reader.format} logs; if this is another format, "
-                                      "choose it with --format")
+                stats.notes.insert(0, f"no names in {reader.records} records: none of them "
+                                      "records a lookup or a visit; if this is not a "
+                                      f"{reader.format} log, choose its format with --format")
             totals.add(stats, str(path))
         status = "already imported" if done and reader.lines <= done else (
             "resumed" if done else "imported")

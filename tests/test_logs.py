@@ -740,6 +740,42 @@ def test_coredns_early_and_unquoted_lines(tmp_path: Path) -> None:
         ("_ldap._tcp.school.example", packed("10.0.0.7")), ("www.wikiwijs.nl", packed("10.0.0.8"))]
 
 
+def test_sophos_urls_without_scheme_and_waf_paths(tmp_path: Path) -> None:
+    """Cyberoam writes `domainname=` and URLs without their scheme; the UTM's web application
+    firewall logs requests to the school's own servers with a bare path: no name, no error."""
+    path = write(tmp_path, "sophos.log", (
+        'date=2013-08-07 time=13:27:41 timezone="GMT" device_name="CC500ia" log_id=030906208001 '
+        'log_type="Anti-Virus" log_component="HTTP" src_ip=10.1.2.3 url="example.fr/img/a.gif" '
+        'domainname="example.fr"\n'
+        'date=2013-08-07 time=13:27:42 timezone="GMT" device_name="CC500ia" log_id=030906208001 '
+        'log_type="Anti-Virus" log_component="HTTP" src_ip=10.1.2.3 url="cdn.example.org/x.js"\n'
+        '<142>2021:05:19-09:43:16 fw httpd: id="0299" srcip="198.51.100.7" method="GET" '
+        'statuscode="200" url="/Microsoft-Server-ActiveSync" server="mail.school.example"\n'))
+    reader, found = observations(path, format_name="sophos-xg-kv")
+    assert (reader.records, reader.malformed) == (3, 0)
+    assert [(item.name, item.how) for _, item in found] == [("example.fr", "http"),
+                                                            ("cdn.example.org", "http")]
+
+
+def test_squid_requests_for_no_url_and_combined_through_syslog(tmp_path: Path) -> None:
+    native = write(tmp_path, "access.log", (
+        "1140701044.525   1231 192.168.1.201 TCP_DENIED/400 1536 GET ahmet - NONE/- text/html\n"
+        "1140701045.525   1231 192.168.1.201 TCP_MISS/200 1536 GET http://www.ossec.net/ - "
+        "DIRECT/1.2.3.4 text/html\n"))
+    reader, found = observations(native)
+    assert (reader.format, reader.malformed) == ("squid-native", 0)
+    assert [item.name for _, item in found] == ["www.ossec.net"]
+    relayed = write(tmp_path, "squid-syslog.log", "".join(
+        f"<134>2020-08-12T00:06:0{n}.829943+00:00 proxy01 squid[859]: 192.168.2.{n} - - "
+        f'[12/Aug/2020:00:06:0{n} +0000] "GET http://site{n}.example.com/path HTTP/1.1" 200 2352 '
+        '"-" "User-Agent" TCP_MISS:HIER_DIRECT\n' for n in range(1, 4)))
+    reader, found = observations(relayed)
+    assert (reader.format, reader.malformed) == ("squid-combined", 0)
+    assert [(item.name, item.time) for _, item in found] == [
+        (f"site{n}.example.com", datetime(2020, 8, 12, 0, 6, n, tzinfo=UTC).timestamp())
+        for n in range(1, 4)]
+
+
 def test_lines_without_a_client_still_count(tmp_path: Path) -> None:
     text = ('device="SFW" date=2020-05-18 time=14:38:51 timezone="CEST" log_id=050901616001 '
             'log_type="Content Filtering" url="https://app.example.nl/x" domain=app.example.nl\n')

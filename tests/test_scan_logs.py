@@ -358,6 +358,16 @@ def test_explicit_and_unknown_formats(app, tmp_path: Path) -> None:
                                     "pihole-ftl-db, suricata-eve,")
 
 
+def test_a_log_with_records_but_no_names_says_so(app, tmp_path: Path) -> None:
+    log = tmp_path / "waf.log"
+    log.write_text('<142>2021:05:19-09:43:16 fw httpd: id="0299" srcip="198.51.100.7" '
+                   'url="/owa/" server="mail.school.example"\n')
+    result = app("scan", str(log), "--format", "sophos-xg-kv")
+    assert (f"{log}: no names in 1 records: none of them records a lookup or a visit; if this "
+            "is not a sophos-xg-kv log, choose its format with --format") in result.stderr
+    assert "no names" not in app("scan", str(log), "--format", "sophos-xg-kv").stderr
+
+
 def test_mostly_garbage_is_probably_the_wrong_format(app, tmp_path: Path) -> None:
     log = tmp_path / "pihole.log"
     log.write_text(pihole_lines(0, 1) + "".join(f"garbage line {i}\n" for i in range(30)))

@@ -4,7 +4,8 @@
     subtype="dns" ... srcip=192.168.2.1 ... qname="elastic.example.com" qtype="A" ...
 
 `qname` (DNS filter) is a lookup; `hostname` (web filter, app control, DLP, traffic logs
-with the host resolved) is the site contacted, seen as `sni` for HTTPS/SSL and `http`
+with the host resolved; app control's `*.` pattern prefix dropped), or else the host of a
+whole `url` (antivirus), is the site contacted, seen as `sni` for HTTPS/SSL and `http`
 otherwise. `srcip` is the client. Time: `eventtime` (POSIX seconds, or milli-, micro- or
 nanoseconds by its length; always UTC) when present, else `date` + `time` in the `tz`
 offset, else in the reader's zone. FortiOS 7 in RFC 5424 mode writes `eventtime` and no
@@ -22,6 +23,7 @@ from pathlib import Path
 from scanner.extract import Observation
 from scanner.names import host_from_header
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, key_values, mostly
+from scanner.sources.logs.squid import host_of
 from scanner.sources.logs.timestamps import Clock
 
 NAME = "fortigate-kv"
@@ -54,9 +56,12 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         found = []
         if fields.get("qname"):
             found.append((fields["qname"], "dns"))
-        if fields.get("hostname"):
+        host = fields.get("hostname") or (  # an antivirus entry has only the whole URL
+            host_of(fields["url"]) if "://" in fields.get("url", "") else "")
+        if host:
             secure = fields.get("service", "").upper() in _SECURE or fields.get("dstport") == "443"
-            found.append((host_from_header(fields["hostname"]), "sni" if secure else "http"))
+            # app control writes its signature's pattern ('*.vortex-win.data.microsoft.com')
+            found.append((host_from_header(host).removeprefix("*."), "sni" if secure else "http"))
         if not found:
             continue
         try:

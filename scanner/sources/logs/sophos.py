@@ -5,14 +5,15 @@
     domain=r8---sn-ci5gup-qxas.googlevideo.com ...
     2023:04:28-10:00:01 utm httpproxy[123]: id="0001" ... srcip="10.0.0.1" ... url="http://x/"
 
-The host is `domain`, else `website`, else the host of `url` (the first that is a whole
-name); `https` URLs are seen as
-`sni`, others as `http`. The client is `src_ip` (XG) or `srcip` (UTM). Time: `date` and
-`time` in the `timezone` abbreviation when it is one of the common ones (Sophos writes IST
-for India, its home), else in the reader's zone; newer SFOS writes `timestamp` (ISO 8601
-with its offset) instead; UTM lines start with `YYYY:MM:DD-hh:mm:ss`, a relay's syslog
-header with its own. A line with no time at all (SFOS 18.5 "Web Content Policy" alerts) gets
-the file's time.
+The host is `domain` (`domainname` in Cyberoam's), else `website`, else the host of `url`
+(the first that is a whole name; a URL may lack its scheme, and a bare path, as the UTM's
+web application firewall writes for requests to the school's own servers, names no host);
+`https` URLs are seen as `sni`, others as `http`. The client is `src_ip` (XG) or `srcip`
+(UTM). Time: `date` and `time` in the `timezone` abbreviation when it is one of the common
+ones (Sophos writes IST for India, its home), else in the reader's zone; newer SFOS writes
+`timestamp` (ISO 8601 with its offset) instead; UTM lines start with `YYYY:MM:DD-hh:mm:ss`,
+a relay's syslog header with its own. A line with no time at all (SFOS 18.5 "Web Content
+Policy" alerts) gets the file's time.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             continue
         fields = key_values(line)
         url = fields.get("url", "")
-        candidates = [raw for raw in (fields.get("domain"), fields.get("website"),
-                                      host_of(url) if url else "") if raw]
+        if url and "://" not in url:  # Cyberoam: 'example.fr/img/a.gif'; a WAF: '/path'
+            url = "" if url.startswith("/") else "http://" + url
+        candidates = [raw for raw in (fields.get("domain"), fields.get("domainname"),
+                                      fields.get("website"), host_of(url) if url else "") if raw]
         if not candidates:
             continue
         # the first that is a full name: a `domain` cut at a stray space ("www. x.ca") is not

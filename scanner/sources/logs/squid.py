@@ -11,7 +11,8 @@ A `logformat` that adds fields (the client port after the client, byte counts af
 status, as in Squid's own examples) is read too: the URL is the field after the method,
 the first word of capitals after the code/status field.
 Requests to an address or for a bare path (`GET /`, sent to the proxy as if it were the
-server), and Squid's own `error:` pseudo-URLs, are valid lines without a name. Lines Squid
+server), any other request for something that is no URL (`GET ahmet`, refused with 400), and
+Squid's own `error:` pseudo-URLs are valid lines without a name. Lines Squid
 sends through syslog (`access_log syslog:`) are read after their syslog header and tag:
 `2017-04-14T10:00:28+02:00 proxy (squid-1): 1492156828.806 ...`.
 Every name is recorded as `http`: the client named it in a request to the proxy.
@@ -20,9 +21,10 @@ Every name is recorded as `http`: the client named it in a request to the proxy.
 
     10.0.0.5 - - [03/Dec/2025:12:42:15 -0700] "GET http://www.example.org/ HTTP/1.1" 200 ...
 
-client, ident, user, [time], "method URL version", status, ... A web server's access log
-has the same shape but asks for paths, not whole URLs: it is only taken for Squid's when most
-lines ask for a URL with a host (or CONNECT one).
+client, ident, user, [time], "method URL version", status, ... (also after a syslog header
+and Squid's tag). A web server's access log has the same shape but asks for paths, not whole
+URLs: it is only taken for Squid's when most lines ask for a URL with a host (or CONNECT
+one).
 """
 
 from __future__ import annotations
@@ -68,10 +70,13 @@ def host_of(url: str) -> str:
     return host_from_header(url)
 
 
-def names_a_host(url: str) -> bool:
+def names_a_host(url: str, method: str) -> bool:
     """False for what Squid logs where a URL has no host: its own `error:` pseudo-URLs, a bare
-    path (`GET /` sent to the proxy port), `-`, and `OPTIONS *`."""
-    return not url.startswith(("error:", "/")) and url not in ("-", "*")
+    path (`GET /` sent to the proxy port), `-`, `OPTIONS *`, and any other word that is not a
+    URL (`GET ahmet`, a request Squid refused with 400); CONNECT names `host:port`."""
+    if method == "CONNECT":
+        return not url.startswith(("error:", "/")) and url not in ("-", "*")
+    return "://" in url and not url.startswith("error:")
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
@@ -89,11 +94,12 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         except ValueError:
             bad(number, f"unreadable time {fields[0][:40]!r}")
             continue
-        url = fields[6] if "/" in fields[3] else _url_after_method(line)
-        if url is None:
+        request = (fields[5], fields[6]) if "/" in fields[3] else _request_after_status(line)
+        if request is None:
             bad(number, "no request method and URL after the code/status field")
             continue
-        if not names_a_host(url):
+        method, url = request
+        if not names_a_host(url, method):
             continue
         raw = host_of(url)
         name = name_of(number, raw)
@@ -103,25 +109,36 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     return number
 
 
-def _url_after_method(line: str) -> str | None:
-    """The URL of a line with extra fields: the field after the first method after the status."""
+def _request_after_status(line: str) -> tuple[str, str] | None:
+    """(method, URL) of a line with extra fields: the first method after the status, and the
+    field after it."""
     fields = line.split()
     status = next((i for i, field in enumerate(fields[:6]) if "/" in field and i > 2), None)
     if status is None:
         return None
     for i in range(status + 1, len(fields) - 1):
         if _METHOD.match(fields[i]):
-            return fields[i + 1]
+            return fields[i], fields[i + 1]
     return None
 
 
 _COMBINED = re.compile(r'(\S+) \S+ \S+ \[([^\]]+)\] "([A-Z_-]+) (\S+)[^"]*" \d{3} ')
 
 
+def combined(line: str) -> re.Match[str] | None:
+    """The combined-format request of a line, as written or after a syslog header and
+    Squid's tag (`<13>Jan  1 01:23:45 proxy squid: 10.0.0.5 - - [...`)."""
+    match = _COMBINED.match(line)
+    if match is None:
+        tag = _SYSLOG_TAG.match(line)
+        match = _COMBINED.match(line, tag.end()) if tag else None
+    return match
+
+
 def sniff_combined(head: bytes) -> bool:
     """Most lines of the combined shape, and most of those asking for a URL with a host."""
     lines = head_lines(head)
-    requests = [match for match in map(_COMBINED.match, lines) if match]
+    requests = [match for match in map(combined, lines) if match]
     proxied = sum(1 for match in requests if "://" in match.group(4) or match.group(3) == "CONNECT")
     return len(requests) * 2 > len(lines) and proxied * 2 > len(requests)
 
@@ -130,12 +147,12 @@ def parse_combined(lines: Iterable[str], path: Path, reader: LogReader) -> Parse
     name_of, clients, time_of = reader.name_of, reader.clients, reader.time_of
     number = 0
     for number, line in enumerate(lines, reader.first_line):
-        match = _COMBINED.match(line)
+        match = combined(line)
         if match is None:
             reader.not_a_record(number, line, "not a Squid combined log line")
             continue
-        address, stamp, _method, url = match.groups()
-        if not names_a_host(url):
+        address, stamp, method, url = match.groups()
+        if not names_a_host(url, method):
             continue
         name = name_of(number, host_of(url))
         if name is None:
