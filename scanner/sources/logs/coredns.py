@@ -5,8 +5,9 @@
     172.17.0.18:41675 - [07/Sep/2018:15:29:11 +0000] 59925 "A IN kubernetes.default.svc. ...
 
 CoreDNS writes no time itself (up to 1.2 it did, in brackets); a container runtime or
-journald may put one in front. A line without one gets the file's modification time (the
-closest thing to "when" there is).
+journald may put one in front, after the pod and container names `kubectl logs --prefix` or
+stern write first. A line without one gets the file's modification time (the closest thing
+to "when" there is).
 Other plugin lines (`[INFO] plugin/reload: ...`, `[WARNING] ...`) and the start-up banner
 are valid lines without a name.
 """
@@ -19,11 +20,13 @@ from pathlib import Path
 
 from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
+from scanner.sources.logs.timestamps import Clock
 
 NAME = "coredns"
 # '[INFO] client:port - id "TYPE CLASS name. ...'; some Corefiles drop the quotes; CoreDNS
 # 1.2 and before wrote no level but the time, in brackets: 'client:port - [07/Sep/2018:...] id'.
 _QUERY = re.compile(r"(?:\[[A-Z]+\] (\S+):\d+ - |^(\S+):\d+ - \[([^\]]+)\] )\d+ \"?\S+ \S+ (\S+) ")
+_KUBECTL_PREFIX = re.compile(r"^\[pod/[^\]]+\] ?")
 _LEVEL = re.compile(r"\[(?:INFO|DEBUG|WARNING|ERROR|FATAL)\] ")
 _BANNER = re.compile(r"\s*(?:CoreDNS-|\S*:\d+\s*$|linux/|\.:\d+)")
 
@@ -31,6 +34,24 @@ _BANNER = re.compile(r"\s*(?:CoreDNS-|\S*:\d+\s*$|linux/|\.:\d+)")
 def sniff(head: bytes) -> bool:
     lines = head_lines(head)
     return any(_QUERY.search(line) for line in lines)
+
+
+def _moment(prefix: str, clock: Clock) -> float | None:
+    """The time in what precedes a query: none (the file's time), a runtime's or journald's,
+    or one after the pod and container names `kubectl logs --prefix` (`[pod/coredns-x/coredns]
+    `) or stern (`coredns-x coredns `) put first. None for a time that cannot be read."""
+    prefix = _KUBECTL_PREFIX.sub("", prefix.strip())
+    if not prefix:
+        return clock.reference
+    try:
+        return clock(prefix)
+    except ValueError:
+        pass
+    *names, last = prefix.split()
+    try:
+        return clock(last) if names else None  # stern --timestamps: 'pod container <time>'
+    except ValueError:
+        return clock.reference if len(names) == 1 and ":" not in prefix else None
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
@@ -48,11 +69,9 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         name = name_of(number, raw)
         if name is None:
             continue
-        stamp = stamp or line[: match.start()].strip()
-        try:
-            moment = clock(stamp) if stamp else clock.reference
-        except ValueError as error:
-            bad(number, str(error))
+        moment = _moment(stamp or line[: match.start()], clock)
+        if moment is None:
+            bad(number, f"unreadable time {line[: match.start()].strip()[:40]!r}")
             continue
         yield number, Observation(moment, clients[address or early], name, "dns")
     return number

@@ -24,7 +24,8 @@ from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
 
 NAME = "unbound"
-_TAG = re.compile(r"\bunbound(?:\[\d+(?::\d+)?\]:?|:) |^\[\d+:\d+\] (?=[a-z]+: )")
+# 'unbound[pid:thread]: ' or a bare '[pid:thread] ' (thread in hex: log.c prints it with %x)
+_TAG = re.compile(r"\bunbound(?:\[\d+(?::[0-9a-f]+)?\]:?|:) |^\[\d+:[0-9a-f]+\] (?=[a-z]+: )")
 _INFO = re.compile(r"(?:info|query|reply): (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
 
 
