@@ -596,6 +596,26 @@ def test_windows_dns_dutch_locale_and_directions(tmp_path: Path) -> None:
                      (3, Observation(moment, client, "www.magister.net", "answer"))]
 
 
+@pytest.mark.parametrize("locale", ["en-GB", "en-US"])
+def test_windows_dns_learns_the_date_order_from_the_file(tmp_path: Path, locale: str) -> None:
+    """'01/02/2025' is 1 February on a British, French or Italian server and 2 January on an
+    American one: a later date after the 12th (13/02 or 02/13) settles it for every line."""
+    days = [(1, 8), (5, 9), (13, 10)]
+
+    def stamp(day: int) -> str:
+        return f"{day:02d}/02/2025" if locale == "en-GB" else f"02/{day:02d}/2025"
+
+    header = f"DNS Server log file creation at {stamp(1)} 07:00:00\n\n"
+    path = write(tmp_path, "dns.log", header + "".join(
+        f"{stamp(day)} {hour:02d}:00:00 0E4C PACKET  000000D1E2A3B4C5 UDP Rcv 192.168.1.5     "
+        f"8c6d   Q [0001   D   NOERROR] A      (3)www(7)example(3)com(0)\n"
+        for day, hour in days))
+    reader, found = observations(path, timezone=UTC)
+    assert reader.malformed == 0
+    assert [item.time for _, item in found] == [
+        datetime(2025, 2, day, hour, tzinfo=UTC).timestamp() for day, hour in days]
+
+
 def test_windows_dns_outgoing_only_and_dotted_names(tmp_path: Path) -> None:
     """A server logging only sent packets still shows the client; some write dotted names."""
     text = (

@@ -80,6 +80,9 @@ class Clock:
         self.reference = reference
         self._reference_year = datetime.fromtimestamp(reference, UTC).year
         self._cache: dict[str, float] = {}
+        # For 'a/b/YYYY' dates: True when the day comes first, as a reader that has seen its
+        # file's dates decides (Windows writes the server's locale); None: line by line.
+        self.day_first: bool | None = None
 
     def __call__(self, text: str) -> float:
         value = self._cache.get(text)  # not try/except: most texts with a fraction are new
@@ -171,14 +174,15 @@ class Clock:
         raise ValueError(f"impossible date {match.group(0)!r}")
 
     def _windows(self, match: re.Match[str]) -> float:
-        """Windows writes the server's locale: M/D/YYYY h:mm:ss AM (en-US), D-M-YYYY (nl-NL).
+        """Windows writes the server's locale: M/D/YYYY h:mm:ss AM (en-US), D-M-YYYY (nl-NL),
+        DD/MM/YYYY (en-GB, fr-FR, it-IT).
 
-        With '/' the month comes first unless the first number cannot be a month; with '-'
-        or '.' the day comes first.
+        With '/' the month comes first unless `day_first` says otherwise or the first number
+        cannot be a month; with '-' or '.' the day comes first.
         """
         first, separator, second, year, hour, minute, seconds, half = match.groups()
         month, day = int(first), int(second)
-        if separator != "/" or month > 12:
+        if separator != "/" or month > 12 or (self.day_first and day <= 12):
             month, day = day, month
         hours = int(hour)
         if half:

@@ -10,12 +10,14 @@ server set to log only outgoing packets still shows who looked up what. `Snd` qu
 the server asking its forwarders and `Rcv` responses their replies: neither is a client.
 The header (the field legend), indented detail lines and blank lines are skipped; dated
 lines other than PACKET (EVENT, Note) are valid lines without a name. Times are the
-server's local time in its locale's format, read in the reader's zone (see
-`timestamps.Clock._windows` for the date order).
+server's local time in its locale's format, read in the reader's zone. Whether 'a/b/YYYY'
+puts the day first (en-GB, fr-FR, it-IT) or the month (en-US) is learnt from the file: the
+first such date in its first 20,000 lines whose day is after the 12th decides for all of it.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +30,8 @@ _PACKET = re.compile(
     r"(\S+ \d{1,2}:\d\d:\d\d(?: ?[AaPp]\.?[Mm]\.?)?) +[0-9A-Fa-f]+ PACKET +[0-9A-Fa-f]+ "
     r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ ([R ]) (.) \[[^\]]*\] +(\S+) +(\S+)")
 _LABEL = re.compile(r"\((\d+)\)")
+_SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/\d{4}\b")
+LOOK_AHEAD = 20_000  # lines read before the first record, to learn the date order
 
 
 def sniff(head: bytes) -> bool:
@@ -40,10 +44,26 @@ def decode(wire: str) -> str:
     return _LABEL.sub(".", wire).strip(".")
 
 
+def day_first(lines: Iterable[str]) -> bool | None:
+    """Whether the file's 'a/b/YYYY' dates put the day first: the first date whose first or
+    second number cannot be a month says; None when no date does (month first, en-US, is then
+    assumed line by line)."""
+    for line in lines:
+        for first, second in _SLASH_DATE.findall(line[:80]):
+            if int(first) > 12:
+                return True
+            if int(second) > 12:
+                return False
+    return None
+
+
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, time_of, bad = reader.name_of, reader.clients, reader.time_of, reader.bad
+    lines = iter(lines)
+    ahead = list(itertools.islice(lines, LOOK_AHEAD))  # a day after the 12th tells the order
+    reader.clock.day_first = day_first(ahead)
     number = 0
-    for number, line in enumerate(lines, reader.first_line):
+    for number, line in enumerate(itertools.chain(ahead, lines), reader.first_line):
         if not line[:1].isdigit():
             reader.skipped += 1  # header, legend, detail lines, blank lines
             continue
