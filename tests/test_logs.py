@@ -533,6 +533,17 @@ def test_dnsmasq_without_a_tag_pi_hole_6_and_standard_output(tmp_path: Path) -> 
         mtime=datetime(2025, 6, 3, 9, 0, tzinfo=UTC))
     reader, found = observations(stderr)
     assert reader.format == "dnsmasq" and reader.malformed == 0 and reader.records == 3
+    # `pihole -t` shows the log with 'dnsmasq[pid]' cut out: 'Dec  3 20:09:40: query[A] ...'
+    tail = write(tmp_path, "pihole-tail.txt", (
+        "Dec  3 20:09:40: query[type=65] api.example.com from 192.168.0.142\n"
+        "Dec  3 20:09:40: forwarded api.example.com to 1.1.1.1\n"
+        "Dec  3 20:09:41: query[A] www.example.org from 192.168.0.143\n"),
+        mtime=datetime(2025, 12, 4, 9, 0, tzinfo=UTC))
+    tail_reader, tail_found = observations(tail, timezone=UTC)
+    assert tail_reader.format == "dnsmasq" and tail_reader.malformed == 0
+    assert [(item.name, item.time) for _, item in tail_found] == [
+        ("api.example.com", datetime(2025, 12, 3, 20, 9, 40, tzinfo=UTC).timestamp()),
+        ("www.example.org", datetime(2025, 12, 3, 20, 9, 41, tzinfo=UTC).timestamp())]
     assert [(item.name, item.client, item.time) for _, item in found] == [
         (name, packed("172.18.0.1"), datetime(2025, 6, 3, 9, 0, tzinfo=UTC).timestamp())
         for name in ("xp.apple.com", "itunes.apple.com")]

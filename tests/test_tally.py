@@ -131,6 +131,7 @@ def test_odd_lines_go_to_python_and_bad_names_are_counted_per_line(tmp_path: Pat
         "2025-05-01 10:33:58.1\tforwarded v6.example to 127.0.0.1#5335",
         "2025-05-01 10:33:59.1 Cache 1: 261 api.example query[A] v6-late.example from 10.1.1.11",
         "dnsmasq: query[A] stdout.example from 10.0.0.8",
+        "Nov 28 08:00:05: query[A] pihole-tail.example from 10.0.0.8",
         "Nov 28 08:00:06 dnsmasq[577]: query[A] 10.0.0.9 from 10.0.0.9",
         "Nov 28 08:00:07 dnsmasq[577]: query[A]  two-spaces.example from 10.0.0.10",
         "Nov  2 08:00:08 host dnsmasq[1]: 7 10.0.0.2/5353 query[AAAA] extra.example from 10.0.0.2",

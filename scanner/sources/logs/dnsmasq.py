@@ -29,8 +29,10 @@ NAME = "dnsmasq"
 _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
 _PROGRAMS = ("dnsmasq[", "pihole-FTL[")  # a line that starts with its tag has no time
 _SNIFF = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
-# A line without a tag: Pi-hole v6's ISO time (group 1), or dnsmasq on standard output.
-_UNTAGGED = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) |dnsmasq(?:\[\d+\])?: ")
+# A line without a tag: Pi-hole v6's ISO time (group 1), a syslog time as `pihole -t` leaves
+# it ('Dec  3 20:09:40: ', group 2), or dnsmasq on standard output.
+_UNTAGGED = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) "
+                       r"|([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d): |dnsmasq(?:\[\d+\])?: ")
 # ...and what such lines say, to tell them from other logs that start with a time.
 _MESSAGE = re.compile(
     r"(?:\d+ \S+ )?(?:(?:TCP|UDP) \d+ \S+ )?(?:query\[|forwarded |reply |cached|config "
@@ -70,7 +72,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             if start is None:
                 bad(number, "query line without 'program[pid]: ' or a time")
                 continue
-            tag = start.end(1) if start.group(1) else 0
+            tag = start.end(1) if start.group(1) else start.end(2) if start.group(2) else 0
         elif line.startswith(_PROGRAMS):  # 'dnsmasq[1]: query[A] …' on standard error: no time
             tag = 0
         raw, address = match.groups()
