@@ -211,9 +211,15 @@ class Scanner:
         """
         reader = read_log(path, None if self.log_format == "auto" else self.log_format,
                           self.timezone)
+        if follow and reader.log_format.reads_file:
+            raise InputError(f"{path}: --follow tails a log, and this is a {reader.format} "
+                             "database: scan it from a timer instead (only new rows are read)")
+        if follow and is_compressed(path):
+            raise InputError(f"{path}: --follow tails a growing log, and a compressed one does "
+                             "not grow: scan it without --follow")
         import_id, done, offset, whole = self._log_import(path, reader, run_id)
         kind = reader.format + (" (sniffed)" if reader.sniffed else "")
-        if whole and not follow:  # a compressed rotation read to its end: it will not grow
+        if whole:  # a compressed rotation read to its end: it will not grow
             return FileResult(str(path), "already imported", frames=done, kind=kind)
         seekable = offset and offset <= path.stat().st_size
         if done and (reader.log_format.reads_file or seekable):

@@ -392,6 +392,20 @@ def test_standard_input_is_scanned_like_a_file(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".appradar-stdin-*"))
 
 
+def test_follow_refuses_what_does_not_grow_line_by_line(app, tmp_path: Path) -> None:
+    """A database is read by row and a compressed log never grows: following either would
+    only scan it again and again."""
+    database = tmp_path / "pihole-FTL.db"
+    pihole_database(database, 1_700_000_000, [(1, 1_700_000_100, "kahoot.it", "10.1.2.3")])
+    compressed = tmp_path / "pihole.log.1.gz"
+    compressed.write_bytes(gzip.compress(pihole_lines(0, 5).encode()))
+    for path, why in ((database, "this is a pihole-ftl-db database: scan it from a timer"),
+                      (compressed, "a compressed one does not grow")):
+        result = app("scan", "--follow", str(path), expect=1)
+        assert f"Error: {path}: --follow tails" in result.stderr and why in result.stderr
+    assert app.json("domains") == []
+
+
 def test_follow_tails_a_growing_log_through_rotation(tmp_path: Path) -> None:
     import signal
     import subprocess
