@@ -796,6 +796,16 @@ def test_squid_requests_for_no_url_and_combined_through_syslog(tmp_path: Path) -
     reader, found = observations(native)
     assert (reader.format, reader.malformed) == ("squid-native", 0)
     assert [item.name for _, item in found] == ["www.ossec.net"]
+    wsa = write(tmp_path, "wsa.log", "".join(  # a Cisco WSA's access log, relayed by syslog
+        f"<38>Sep 26 11:36:0{n} 10.55.90.60 <14>Sep 26 11:36:0{n} ACCESS_LOGS: Info: "
+        f"147491496{n}.011 6 10.55.13.11{n} TCP_MISS/304 285 GET http://crl{n}.example.com/a.crl"
+        f" - DIRECT/crl{n}.example.com application/pkix-crl DEFAULT_CASE_12 <IW_comp,4.0> - "
+        '203.0.113.7 80 259 - "Microsoft-CryptoAPI/6.1"\n' for n in range(1, 4)))
+    reader, found = observations(wsa)
+    assert (reader.format, reader.malformed) == ("squid-native", 0)
+    assert [(item.name, item.client, item.time) for _, item in found] == [
+        (f"crl{n}.example.com", packed(f"10.55.13.11{n}"), 1474914960.011 + n)
+        for n in range(1, 4)]
     relayed = write(tmp_path, "squid-syslog.log", "".join(
         f"<134>2020-08-12T00:06:0{n}.829943+00:00 proxy01 squid[859]: 192.168.2.{n} - - "
         f'[12/Aug/2020:00:06:0{n} +0000] "GET http://site{n}.example.com/path HTTP/1.1" 200 2352 '

@@ -14,7 +14,8 @@ Requests to an address or for a bare path (`GET /`, sent to the proxy as if it w
 server), any other request for something that is no URL (`GET ahmet`, refused with 400), and
 Squid's own `error:` pseudo-URLs are valid lines without a name. Lines Squid
 sends through syslog (`access_log syslog:`) are read after their syslog header and tag:
-`2017-04-14T10:00:28+02:00 proxy (squid-1): 1492156828.806 ...`.
+`2017-04-14T10:00:28+02:00 proxy (squid-1): 1492156828.806 ...`, and so are a Cisco WSA's
+access logs in Squid's format (`... ACCESS_LOGS: Info: 1474914966.011 6 10.55.13.113 ...`).
 Every name is recorded as `http`: the client named it in a request to the proxy.
 
 `squid-combined` reads the Apache-like `logformat combined` (and `common`):
@@ -40,15 +41,20 @@ from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, 
 NAME = "squid-native"
 _LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ (?:\d+ )?[A-Z_]+/\d{3} \d+ \S+ \S+")
 _METHOD = re.compile(r"[A-Z][A-Z_-]*\Z")
+_INNER_LINE = re.compile(r": (" + _LINE.pattern + ")")  # after a tag's ': '
 _SYSLOG_TAG = re.compile(r".*?[ :]\(?squid(?:-\d+)?\)?(?:\[\d+\])?: ")  # '(squid-1): '
 
 
 def native(line: str) -> str:
-    """The access.log line itself: as written, or after a syslog header and Squid's tag."""
+    """The access.log line itself: as written, after a syslog header and Squid's tag, or after
+    whatever a relay put before it (a Cisco WSA's `<14>Sep 26 11:36:06 ACCESS_LOGS: Info: `)."""
     if line[:1].isdigit() and _LINE.match(line):
         return line
     tag = _SYSLOG_TAG.match(line)
-    return line[tag.end():] if tag and _LINE.match(line, tag.end()) else line
+    if tag and _LINE.match(line, tag.end()):
+        return line[tag.end():]
+    inner = _INNER_LINE.search(line)
+    return line[inner.start(1):] if inner else line
 
 
 def sniff(head: bytes) -> bool:
