@@ -36,6 +36,7 @@ from scanner.sources.pcap import CaptureReader, is_capture, open_maybe_gzip
 
 FINGERPRINT_BYTES = 1 << 20
 LOG_HEAD = 4096  # characters of a log that identify it across growth and rotation
+STILL_WRITTEN = 60.0  # seconds since a log last changed within which it is still being written
 FLUSH_OBSERVATIONS = 100_000  # a transaction at most: bounds memory and what a crash re-reads
 FLUSH_SECONDS = 5.0
 OBSERVATION_GROUP = 2048  # observations of a log handed to the writer at once
@@ -221,7 +222,10 @@ class Scanner:
         kind = reader.format + (" (sniffed)" if reader.sniffed else "")
         if whole:  # a compressed rotation read to its end: it will not grow
             return FileResult(str(path), "already imported", frames=done, kind=kind)
-        seekable = offset and offset <= path.stat().st_size
+        written = path.stat()
+        reader.hold_unfinished = (not follow and time.time() - written.st_mtime < STILL_WRITTEN
+                                  and not is_compressed(path))  # a compressed log is finished
+        seekable = offset and offset <= written.st_size
         if done and (reader.log_format.reads_file or seekable):
             reader.start = (offset, done)  # read on from there, not again
         if follow:

@@ -149,15 +149,15 @@ def _drained(tallier: Tallier, table: Any) -> list[Counted]:
             gc.enable()
 
 
-def _line_blocks(handle: IO[bytes]) -> Iterator[Block]:
+def _line_blocks(handle: IO[bytes], hold_unfinished: bool = False) -> Iterator[Block]:
     """The whole lines of `handle` in blocks of about BLOCK_BYTES, none of them copied: a
     block's unfinished last line waits for the next block's first, and the two make a small
-    block of their own."""
+    block of their own. The file's own unfinished last line is read, unless held."""
     rest = b""
     while True:
         data = handle.read(BLOCK_BYTES)
         if not data:
-            if rest:
+            if rest and not hold_unfinished:
                 yield rest  # the last line, without its newline
             return
         start = 0
@@ -311,6 +311,9 @@ class LogReader:
             return None
 
     follow: Follow | None = None  # set to tail the file until told to stop
+    # Leave an unterminated last line to the next scan: the file is still being written, and
+    # a line cut in the middle would be a malformed record now and another one next time.
+    hold_unfinished = False
     unwrap: Unwrapper | None = None  # lines wrapped by a runtime or relay (`wrappers`)
     # (byte offset, lines before it): resume a plain log; for a database, (0, last row stored)
     start: tuple[int, int] | None = None
@@ -389,7 +392,7 @@ class LogReader:
                 number += tallier.feed(stored, b"".join(header), number + 1)[1]
                 tallier.resolve(stored.drain())
             drained_at = number
-            for block in _line_blocks(handle):
+            for block in _line_blocks(handle, self.hold_unfinished):
                 position += len(block)
                 if number < done:  # lines an earlier scan stored: read, counted, not handed over
                     block = bytes(block)
@@ -457,6 +460,8 @@ class LogReader:
             yield raw.decode("utf-8", "replace")
         position = self.position
         for raw in source:
+            if self.hold_unfinished and not raw.endswith(b"\n"):
+                break  # being written: the next scan reads it whole
             number += 1
             position += len(raw)
             self.number, self.position = number, position
