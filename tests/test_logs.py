@@ -210,6 +210,21 @@ def test_suricata_8_requests_and_responses(tmp_path: Path) -> None:
         ("a.example", packed("10.0.0.5"), "dns"), ("a.example", packed("10.0.0.5"), "answer")]
 
 
+def test_suricata_alerts_about_dns_queries(tmp_path: Path) -> None:
+    """Suricata 5-7 write the DNS part of an alert as a `query` list; the alert may be the
+    only event for the lookup."""
+    alert = {"timestamp": "2024-12-09T18:30:39.505175+0000", "event_type": "alert",
+             "src_ip": "10.0.0.5", "dest_ip": "10.0.0.53", "src_port": 50000, "dest_port": 53,
+             "alert": {"signature": "ET DNS Query for .uk TLD", "severity": 2},
+             "dns": {"query": [{"type": "query", "id": 245, "rrname": "Adv.Example.UK",
+                                "rrtype": "A", "tx_id": 0}]}, "app_proto": "dns"}
+    path = write(tmp_path, "eve.json", json.dumps(alert) + "\n")
+    reader, found = observations(path)
+    assert reader.malformed == 0
+    assert [(item.name, item.client, item.how) for _, item in found] == [
+        ("adv.example.uk", packed("10.0.0.5"), "dns")]
+
+
 def test_suricata_events_without_a_name_are_counted_not_decoded(tmp_path: Path) -> None:
     """A flow event whose app_proto is tls names nothing; a cut-off one is still malformed;
     an event re-written with spaces after the colons (json.dumps) is still read."""

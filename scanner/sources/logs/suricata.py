@@ -13,9 +13,10 @@
 - An event without any of those objects (flow, netflow, stats, ssh, smb..., most of a busy
   sensor's file) is not decoded at all once it looks whole (a JSON object with an
   `event_type`): it cannot name anything, and decoding was most of the time spent.
-- alert events carry the same objects: an alert may be the only event for a flow when the
-  protocol logger is off, so they count too. fileinfo events are left out: they repeat an
-  http event, with source and destination swapped for downloads.
+- alert events carry the same objects (an alert's DNS queries as a `query` list): an alert
+  may be the only event for a flow when the protocol logger is off, so they count too.
+  fileinfo events are left out: they repeat an http event, with source and destination
+  swapped for downloads.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]
             answered[response] = None
         if asked:
             found.append((dns["rrname"], how, side))
-        for query in dns.get("queries") or ():
+        # v3 `queries`; an alert's `query` (Suricata 5-7 write the DNS part of an alert so)
+        for query in (*(dns.get("queries") or ()), *(dns.get("query") or ())):
             if isinstance(query, dict) and isinstance(query.get("rrname"), str):
                 found.append((query["rrname"], how, side))
     for key, field, how in (("tls", "sni", "sni"), ("http", "hostname", "http"),
