@@ -564,6 +564,31 @@ def test_dnsmasq_without_a_tag_pi_hole_6_and_standard_output(tmp_path: Path) -> 
         for name in ("xp.apple.com", "itunes.apple.com")]
 
 
+def test_json_logs_through_syslog(tmp_path: Path) -> None:
+    """Suricata's eve output to syslog and Corelight's syslog export put a syslog header
+    before each JSON object; Corelight's reduced logs (`dns_red`) have the usual fields."""
+    eve = {"timestamp": "2023-12-12T05:52:32.763303+0000", "event_type": "tls",
+           "src_ip": "10.0.0.5", "dest_ip": "192.0.2.8", "tls": {"sni": "lms.example.org"}}
+    path = write(tmp_path, "eve.log", "".join(
+        f"<134>Dec 12 05:52:5{n} sensor suricata[312]: {json.dumps(eve)}\n" for n in range(3)))
+    reader, found = observations(path)
+    assert (reader.format, reader.malformed) == ("suricata-eve", 0)
+    assert [item.name for _, item in found] == ["lms.example.org"] * 3
+    corelight = [
+        {"_path": "dns_red", "ts": "2024-03-07T04:38:40.085451Z", "id.orig_h": "10.10.10.10",
+         "id.resp_p": 53, "query": "time.example.edu", "qtype": 1, "qtype_name": "A"},
+        {"_path": "conn", "ts": "2024-03-07T04:38:41Z", "id.orig_h": "10.10.10.11"},
+        {"_path": "ssl", "ts": "2024-03-07T04:38:42Z", "id.orig_h": "10.10.10.12",
+         "server_name": "app.example.com"}]
+    path = write(tmp_path, "corelight.log", "".join(
+        f"<134>Mar  6 22:39:3{n} machine-name {json.dumps(record)}\n"
+        for n, record in enumerate(corelight)))
+    reader, found = observations(path)
+    assert (reader.format, reader.malformed) == ("zeek-json-streaming", 0)
+    assert [(item.name, item.how) for _, item in found] == [("time.example.edu", "dns"),
+                                                            ("app.example.com", "sni")]
+
+
 def test_bind_without_print_time_gets_the_file_time(tmp_path: Path) -> None:
     path = write(tmp_path, "queries.log", (
         "client @0x7f25 127.0.0.1#33923 (www.google.com): view in: query: www.google.com IN A "

@@ -13,6 +13,8 @@ A Pi-hole, CoreDNS or Unbound rarely leaves its log exactly as it wrote it:
     unbound_1  | [1551441117] unbound[1:0] info: 172.30.0.1 x.example. A IN   (docker compose)
     <30>1 2026-11-28T10:00:00+01:00 pihole dnsmasq 123 - - query[A] x.example from 10.0.0.3
                                                                     (RFC 5424 syslog relay)
+    <134>Dec 12 05:52:50 sensor suricata[312]: {"timestamp":"2023-12-12T05:52:32.7+0000",...
+                               (JSON through syslog: Suricata's eve to syslog, Corelight's export)
 
 `detect(head)` recognises the wrapping from a file's first lines (most must share it; a
 compose prefix around JSON is two layers), and the `Unwrapper` turns each line back into the
@@ -35,6 +37,10 @@ import orjson
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\S+) (?:stdout|stderr) [FP] ")
 _COMPOSE = re.compile(r"[A-Za-z0-9][\w.-]*\s*\| ")
 _RFC5424 = re.compile(r"<\d{1,3}>1 (\S+) \S+ (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?")
+# A syslog header (BSD or ISO time, host, an optional tag) before a JSON object: Suricata's
+# eve output to syslog, Corelight's syslog export.
+_SYSLOG_JSON = re.compile(r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d|"
+                          r"\d{4}-\d\d-\d\dT\S+) \S+ (?:[\w./-]+(?:\[\d+\])?: )?(?=\{)")
 _STARTS_WITH_TIME = re.compile(  # ISO, epoch, BIND, Windows, ctime and syslog times
     r"\s*(?:<\d{1,3}>|\[?\d{9,10}[.\]\s]|\d{4}-\d\d-\d\d|\d{1,2}[-/.]\w+[-/.]\d{2,4}|"
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) |(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d)")
@@ -51,7 +57,7 @@ MAX_LAYERS = 2
 class Unwrapper:
     """Turn wrapped lines back into the program's lines, one for one."""
 
-    kinds: tuple[str, ...]  # outermost first: docker-json | cri | compose | rfc5424
+    kinds: tuple[str, ...]  # outermost first: docker-json | cri | compose | rfc5424 | syslog-json
     add_time: bool = False  # put the wrapper's time in front (for formats that write none)
 
     def line(self, text: str) -> str:
@@ -121,8 +127,13 @@ def _rfc5424_line(text: str, add_time: bool) -> str:
                     "" if pid == "-" else pid, add_time)
 
 
+def _syslog_json_line(text: str, add_time: bool) -> str:
+    match = _SYSLOG_JSON.match(text)
+    return text[match.end():] if match else text
+
+
 _UNWRAP = {"docker-json": _json_line, "cri": _cri_line, "compose": _compose_line,
-           "rfc5424": _rfc5424_line}
+           "rfc5424": _rfc5424_line, "syslog-json": _syslog_json_line}
 
 
 def _json_object(text: str) -> dict[str, object] | None:
@@ -147,7 +158,7 @@ def _is_wrapping_json(line: str) -> bool:
 
 
 _TESTS = (("docker-json", _is_wrapping_json), ("cri", _CRI.match), ("compose", _COMPOSE.match),
-          ("rfc5424", _RFC5424.match))
+          ("rfc5424", _RFC5424.match), ("syslog-json", _SYSLOG_JSON.match))
 
 
 def detect(head: bytes) -> Unwrapper | None:

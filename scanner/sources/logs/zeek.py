@@ -272,6 +272,8 @@ def _parse_json(kind: str | None, lines: Iterable[str], path: Path,
         if record is None:
             continue
         log = kind or record.get("_path")
+        if isinstance(log, str):
+            log = log.removesuffix("_red")  # Corelight's reduced logs keep the same fields
         if log in KINDS:  # in a stream, conn, files and the rest: records without a name
             found = _from_json(str(log), record, number, reader)
             if found is not None:
