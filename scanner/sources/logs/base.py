@@ -458,9 +458,9 @@ class LogReader:
         for raw in header:
             number += 1
             yield raw.decode("utf-8", "replace")
-        position = self.position
+        position, hold = self.position, self.hold_unfinished
         for raw in source:
-            if self.hold_unfinished and not raw.endswith(b"\n"):
+            if hold and not raw.endswith(b"\n"):
                 break  # being written: the next scan reads it whole
             number += 1
             position += len(raw)
