@@ -859,22 +859,33 @@ def test_squid_requests_for_no_url_and_combined_through_syslog(tmp_path: Path) -
 
 def test_coredns_after_kubectl_and_stern_prefixes_and_unbound_hex_threads(
         tmp_path: Path) -> None:
-    """`kubectl logs --prefix` and stern put the pod and container first (stern with
-    --timestamps, a time after them); unbound prints its thread number in hex."""
+    """`kubectl logs --prefix` (taken off like any wrapper, whatever the program) and stern
+    put the pod and container first (with --timestamps, a time after them); unbound prints
+    its thread number in hex."""
     query = '[INFO] 10.244.2.86:58156 - 54541 "A IN {}. udp 79 false 512" NOERROR qr,rd 346 0.1s'
-    path = write(tmp_path, "coredns.log", (
+    file_time = datetime(2024, 3, 2, 12, 0, tzinfo=UTC).timestamp()
+    kubectl = write(tmp_path, "kubectl.log", (
         "[pod/coredns-7fbc4ff6f5-sxkrx/coredns] " + query.format("one.example.org") + "\n"
+        "[pod/coredns-x/coredns] 2024-03-01T08:00:01Z " + query.format("four.example.org")
+        + "\n"), mtime=datetime(2024, 3, 2, 12, 0, tzinfo=UTC))
+    stern = write(tmp_path, "stern.log", (
         "coredns-5b6d5d5566-g8rr7 coredns " + query.format("two.example.org") + "\n"
         "coredns-5b6d5d5566-g8rr7 coredns 2024-03-01T08:00:00Z " + query.format("three.example.org")
-        + "\n[pod/coredns-x/coredns] 2024-03-01T08:00:01Z " + query.format("four.example.org")
         + "\n"), mtime=datetime(2024, 3, 2, 12, 0, tzinfo=UTC))
-    reader, found = observations(path)
-    assert (reader.format, reader.malformed) == ("coredns", 0)
-    file_time = datetime(2024, 3, 2, 12, 0, tzinfo=UTC).timestamp()
-    assert [(item.name, item.time) for _, item in found] == [
-        ("one.example.org", file_time), ("two.example.org", file_time),
-        ("three.example.org", datetime(2024, 3, 1, 8, 0, 0, tzinfo=UTC).timestamp()),
-        ("four.example.org", datetime(2024, 3, 1, 8, 0, 1, tzinfo=UTC).timestamp())]
+    for path, expected in (
+            (kubectl, [("one.example.org", file_time), ("four.example.org", datetime(
+                2024, 3, 1, 8, 0, 1, tzinfo=UTC).timestamp())]),
+            (stern, [("two.example.org", file_time), ("three.example.org", datetime(
+                2024, 3, 1, 8, 0, 0, tzinfo=UTC).timestamp())])):
+        reader, found = observations(path)
+        assert (reader.format, reader.malformed) == ("coredns", 0)
+        assert [(item.name, item.time) for _, item in found] == expected
+    pihole = write(tmp_path, "pihole.log", "".join(
+        f"[pod/pihole-0/pihole] 2025-05-01 10:33:4{n}.949 query[A] app{n}.example from 10.1.1.1\n"
+        for n in range(3)))
+    reader, found = observations(pihole, timezone=UTC)
+    assert (reader.format, reader.malformed) == ("dnsmasq", 0)
+    assert [item.name for _, item in found] == [f"app{n}.example" for n in range(3)]
     unbound = write(tmp_path, "unbound.log", (
         "[16667:e] info: 192.168.1.1 _ldap._tcp.dc._msdcs.school.example. SRV IN\n"
         "[1700000000] unbound[3888:1f] info: 192.168.1.2 www.wikiwijs.nl. A IN\n"))

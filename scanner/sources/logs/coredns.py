@@ -5,9 +5,8 @@
     172.17.0.18:41675 - [07/Sep/2018:15:29:11 +0000] 59925 "A IN kubernetes.default.svc. ...
 
 CoreDNS writes no time itself (up to 1.2 it did, in brackets); a container runtime or
-journald may put one in front, after the pod and container names `kubectl logs --prefix` or
-stern write first. A line without one gets the file's modification time (the closest thing
-to "when" there is).
+journald may put one in front, after the pod and container names stern writes first. A line
+without one gets the file's modification time (the closest thing to "when" there is).
 Other plugin lines (`[INFO] plugin/reload: ...`, `[WARNING] ...`) and the start-up banner
 are valid lines without a name.
 """
@@ -26,7 +25,6 @@ NAME = "coredns"
 # '[INFO] client:port - id "TYPE CLASS name. ...'; some Corefiles drop the quotes; CoreDNS
 # 1.2 and before wrote no level but the time, in brackets: 'client:port - [07/Sep/2018:...] id'.
 _QUERY = re.compile(r"(?:\[[A-Z]+\] (\S+):\d+ - |^(\S+):\d+ - \[([^\]]+)\] )\d+ \"?\S+ \S+ (\S+) ")
-_KUBECTL_PREFIX = re.compile(r"^\[pod/[^\]]+\] ?")
 _LEVEL = re.compile(r"\[(?:INFO|DEBUG|WARNING|ERROR|FATAL)\] ")
 _BANNER = re.compile(r"\s*(?:CoreDNS-|\S*:\d+\s*$|linux/|\.:\d+)")
 
@@ -38,9 +36,9 @@ def sniff(head: bytes) -> bool:
 
 def _moment(prefix: str, clock: Clock) -> float | None:
     """The time in what precedes a query: none (the file's time), a runtime's or journald's,
-    or one after the pod and container names `kubectl logs --prefix` (`[pod/coredns-x/coredns]
-    `) or stern (`coredns-x coredns `) put first. None for a time that cannot be read."""
-    prefix = _KUBECTL_PREFIX.sub("", prefix.strip())
+    or one after the pod and container names stern puts first (`coredns-x coredns `). None
+    for a time that cannot be read. (`kubectl logs --prefix` is taken off by `wrappers`.)"""
+    prefix = prefix.strip()
     if not prefix:
         return clock.reference
     try:

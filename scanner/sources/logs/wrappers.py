@@ -11,6 +11,7 @@ A Pi-hole, CoreDNS or Unbound rarely leaves its log exactly as it wrote it:
      "MESSAGE":"query[A] x.example from 10.0.0.9"}                      (journalctl -o json)
     2019-02-12T00:27:28.903433597Z stdout F [INFO] 10.0.0.5:3641 - ...   (CRI: containerd, k8s)
     unbound_1  | [1551441117] unbound[1:0] info: 172.30.0.1 x.example. A IN   (docker compose)
+    [pod/coredns-7fbc4ff6f5-sxkrx/coredns] [INFO] 10.244.2.86:58156 - ...  (kubectl --prefix)
     <30>1 2026-11-28T10:00:00+01:00 pihole dnsmasq 123 - - query[A] x.example from 10.0.0.3
                                                                     (RFC 5424 syslog relay)
     <134>Dec 12 05:52:50 sensor suricata[312]: {"timestamp":"2023-12-12T05:52:32.7+0000",...
@@ -36,6 +37,7 @@ import orjson
 
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\S+) (?:stdout|stderr) [FP] ")
 _COMPOSE = re.compile(r"[A-Za-z0-9][\w.-]*\s*\| ")
+_KUBECTL = re.compile(r"\[pod/[^\]/\s]+/[^\]\s]+\] ")  # `kubectl logs --prefix`
 _RFC5424 = re.compile(r"<\d{1,3}>1 (\S+) \S+ (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?")
 # A syslog header (BSD or ISO time, host, an optional tag) before a JSON object: Suricata's
 # eve output to syslog, Corelight's syslog export.
@@ -57,7 +59,7 @@ MAX_LAYERS = 2
 class Unwrapper:
     """Turn wrapped lines back into the program's lines, one for one."""
 
-    kinds: tuple[str, ...]  # outermost first: docker-json | cri | compose | rfc5424 | syslog-json
+    kinds: tuple[str, ...]  # outermost first: a key of _UNWRAP
     add_time: bool = False  # put the wrapper's time in front (for formats that write none)
 
     def line(self, text: str) -> str:
@@ -117,6 +119,11 @@ def _compose_line(text: str, add_time: bool) -> str:
     return text[match.end():] if match else text
 
 
+def _kubectl_line(text: str, add_time: bool) -> str:
+    match = _KUBECTL.match(text)
+    return text[match.end():] if match else text
+
+
 def _rfc5424_line(text: str, add_time: bool) -> str:
     match = _RFC5424.match(text)
     if match is None:
@@ -133,7 +140,7 @@ def _syslog_json_line(text: str, add_time: bool) -> str:
 
 
 _UNWRAP = {"docker-json": _json_line, "cri": _cri_line, "compose": _compose_line,
-           "rfc5424": _rfc5424_line, "syslog-json": _syslog_json_line}
+           "kubectl": _kubectl_line, "rfc5424": _rfc5424_line, "syslog-json": _syslog_json_line}
 
 
 def _json_object(text: str) -> dict[str, object] | None:
@@ -158,7 +165,8 @@ def _is_wrapping_json(line: str) -> bool:
 
 
 _TESTS = (("docker-json", _is_wrapping_json), ("cri", _CRI.match), ("compose", _COMPOSE.match),
-          ("rfc5424", _RFC5424.match), ("syslog-json", _SYSLOG_JSON.match))
+          ("kubectl", _KUBECTL.match), ("rfc5424", _RFC5424.match),
+          ("syslog-json", _SYSLOG_JSON.match))
 
 
 def detect(head: bytes) -> Unwrapper | None:
