@@ -215,16 +215,17 @@ class Scanner:
         if follow and reader.log_format.reads_file:
             raise InputError(f"{path}: --follow tails a log, and this is a {reader.format} "
                              "database: scan it from a timer instead (only new rows are read)")
-        if follow and is_compressed(path):
+        compressed = is_compressed(path)
+        if follow and compressed:
             raise InputError(f"{path}: --follow tails a growing log, and a compressed one does "
                              "not grow: scan it without --follow")
-        import_id, done, offset, whole = self._log_import(path, reader, run_id)
+        import_id, done, offset, whole = self._log_import(path, reader, run_id, compressed)
         kind = reader.format + (" (sniffed)" if reader.sniffed else "")
         if whole:  # a compressed rotation read to its end: it will not grow
             return FileResult(str(path), "already imported", frames=done, kind=kind)
         written = path.stat()
         reader.hold_unfinished = (not follow and time.time() - written.st_mtime < STILL_WRITTEN
-                                  and not is_compressed(path))  # a compressed log is finished
+                                  and not compressed)  # a compressed log is finished
         seekable = offset and offset <= written.st_size
         if done and (reader.log_format.reads_file or seekable):
             reader.start = (offset, done)  # read on from there, not again
@@ -277,7 +278,7 @@ class Scanner:
             "resumed" if done else "imported")
         return FileResult(str(path), status, frames=reader.lines, kind=kind)
 
-    def _log_import(self, path: Path, reader: LogReader, run_id: int
+    def _log_import(self, path: Path, reader: LogReader, run_id: int, compressed: bool
                     ) -> tuple[int, int, int, bool]:
         """The import this log continues (or a new one): its id, the lines and byte offset
         stored, and whether it is a compressed file already read to its end, unchanged."""
@@ -303,9 +304,8 @@ class Scanner:
                         self.database.conn.execute(
                             "UPDATE imports SET fingerprint = ?, head_length = ? WHERE id = ?",
                             (hashlib.sha256(head).hexdigest(), len(head), import_id))
-                whole = (state == "complete" and (size, old_inode) == (status.st_size,
-                                                                       status.st_ino)
-                         and is_compressed(path))
+                whole = compressed and state == "complete" and (size, old_inode) == (
+                    status.st_size, status.st_ino)
                 return import_id, done, offset or 0, whole
         mark = hashlib.sha256(head).hexdigest()
         return self._new_import(mark, path, status.st_size, status.st_ino, run_id, format_name,
