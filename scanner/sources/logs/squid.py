@@ -50,10 +50,7 @@ def native(line: str) -> str:
     whatever a relay put before it (a Cisco WSA's `<14>Sep 26 11:36:06 ACCESS_LOGS: Info: `)."""
     if line[:1].isdigit() and _LINE.match(line):
         return line
-    tag = _SYSLOG_TAG.match(line)
-    if tag and _LINE.match(line, tag.end()):
-        return line[tag.end():]
-    inner = _INNER_LINE.search(line)
+    inner = _INNER_LINE.search(line)  # after a tag's ': ', Squid's own or a relay's
     return line[inner.start(1):] if inner else line
 
 
