@@ -6,8 +6,11 @@ literal) is rejected here with a reason, and the caller counts it instead of sto
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+
+from publicsuffixlist import PublicSuffixList
 
 MAX_NAME = 253
 MAX_LABEL = 63
@@ -15,6 +18,18 @@ MAX_LABEL = 63
 # Letters, digits, hyphen; '_' for service labels (_sip._udp); '*' for wildcard queries.
 _LABEL_OK = re.compile(r"[a-z0-9_*-]{1,63}\Z")
 _ALNUM = re.compile(r"[a-z0-9]")
+
+
+@functools.cache
+def public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List, parsed on first use: a twentieth of a second that commands
+    which never ask for a registrable domain need not pay."""
+    return PublicSuffixList()
+
+
+def registrable(domain: str) -> str:
+    """The registrable domain ('school.magister.net' → 'magister.net'), or the name itself."""
+    return public_suffixes().privatesuffix(domain) or domain
 
 
 class InvalidName(ValueError):

@@ -114,6 +114,29 @@ def test_a_growing_log_is_read_only_where_it_grew(app, tmp_path: Path) -> None:
     assert hits(app) == 500
 
 
+def test_only_new_names_are_looked_up_in_the_public_suffix_list(
+        app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A periodic scan meets names stored long ago: their registrable domain is stored with
+    them, so the list (a twentieth of a second to parse) is not needed for them again."""
+    asked: list[str] = []
+    real = writer_module.registrable
+    monkeypatch.setattr(writer_module, "registrable", lambda name: asked.append(name) or
+                        real(name))
+    log = tmp_path / "pihole.log"
+    log.write_text(pihole_lines(0, 3) + pihole_lines(0, 3))
+    app("scan", str(log))
+    assert sorted(asked) == ["host0.magister.net", "host1.magister.net", "host2.magister.net"]
+    asked.clear()
+    with log.open("a") as handle:
+        handle.write(pihole_lines(1, 3))  # two names stored before, one new
+    app("scan", str(log))
+    assert asked == ["host3.magister.net"]
+    stored = sqlite3.connect(app.database).execute(
+        "SELECT domain, registrable, hits FROM domains ORDER BY domain").fetchall()
+    assert stored == [(f"host{i}.magister.net", "magister.net", hits)
+                      for i, hits in enumerate([2, 3, 3, 1])]
+
+
 @pytest.mark.parametrize("counted", [False, True], ids=["python", "tally"])
 def test_a_line_still_being_written_waits_for_the_next_scan(
         app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: bool) -> None:

@@ -7,16 +7,15 @@ as it was after the last whole batch and a re-run continues from there without c
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 import sqlite_utils
-from publicsuffixlist import PublicSuffixList
 
 from scanner.extract import Counted, Observation
+from scanner.names import registrable
 from scanner.signatures.catalog import Catalog
 from scanner.sources.logs.timestamps import local_day
 
@@ -26,12 +25,6 @@ CONTACTS = {"dns", "sni", "http", "quic"}  # answers, CNAMEs, ECH marks repeat a
 MAX_CNAME_HOPS = 8
 STORED_DEVICE_DAYS = 500_000  # remembered per writer: about 50 MB at most
 
-@functools.cache
-def _suffixes() -> PublicSuffixList:
-    """The Public Suffix List, parsed on first use (a quarter second commands need not pay)."""
-    return PublicSuffixList()
-
-
 REVERSE_ZONES = ("in-addr.arpa", "ip6.arpa")
 
 
@@ -40,11 +33,6 @@ def is_reverse_lookup(name: str) -> bool:
     least of all linked to the device that looked itself up."""
     return name.endswith(REVERSE_ZONES) and (
         name in REVERSE_ZONES or name.endswith((".in-addr.arpa", ".ip6.arpa")))
-
-
-def registrable(domain: str) -> str:
-    """The registrable domain ('school.magister.net' → 'magister.net'), or the name itself."""
-    return _suffixes().privatesuffix(domain) or domain
 
 
 def seen_as(bits: int) -> list[str]:
@@ -288,11 +276,13 @@ class InventoryWriter:
             [(alias, target, first, last) for (alias, target), (first, last)
              in batch.cnames.items()],
         )
+        stored_before = self._ids_for(batch.names)  # their registrable domain is stored too
         rows = []
         for name, (hits, first, last, bits) in batch.names.items():
             app, rule, via = self._attribute(name, targets)
-            rows.append((name, app, rule, via, registrable(name), int(bits), int(hits),
-                         first, last))
+            rows.append((name, app, rule, via,
+                         None if name in stored_before else registrable(name), int(bits),
+                         int(hits), first, last))
         execute_many(
             "INSERT INTO domains (domain, app, rule, via, registrable, seen, hits, first_seen, "
             "last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET "

@@ -30,15 +30,12 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from publicsuffixlist import PublicSuffixList
-
 from scanner import __version__
-from scanner.names import InvalidName, normalise
+from scanner.names import InvalidName, normalise, public_suffixes
 
 STYLES = ("hosts", "dnsmasq", "rpz", "adguard")
 RPZ_TTL = 300  # seconds: short, so an unblock reaches clients within minutes
 
-_suffixes = PublicSuffixList()
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
@@ -78,7 +75,7 @@ def _domain(name: str) -> str:
         raise ValueError(f"blocklist rule {name!r}: {exc}") from None
     if "*" in domain:
         raise ValueError(f"blocklist rule {name!r}: a wildcard is only allowed as '*.' in front")
-    if "." not in domain or _suffixes.is_public(domain):
+    if "." not in domain or public_suffixes().is_public(domain):
         raise ValueError(
             f"blocklist rule {name!r}: a public suffix; blocking it would block unrelated sites"
         )
