@@ -1,4 +1,8 @@
-"""The `appradar` command line: parse options, call one library function, render the result."""
+"""The `appradar` command line: parse options, call one library function, render the result.
+
+A command imports what only it needs (scapy, jinja2, openpyxl, rapidfuzz) when it runs, so
+the periodic scan a timer starts does not wait for the libraries of capture and reports.
+"""
 
 from __future__ import annotations
 
@@ -22,28 +26,22 @@ from scanner.config import Config, Segments, load_config
 from scanner.errors import AppradarError
 from scanner.inventory import open_database, queries
 from scanner.inventory.reconcile import reconcile
-from scanner.inventory.register_store import register_rows, save_register, set_link
 from scanner.inventory.retention import DailyPurge, PurgeResult
 from scanner.inventory.retention import purge as purge_inventory
 from scanner.inventory.unknown import unknown_groups
 from scanner.inventory.writer import reattribute
 from scanner.privacy import Pseudonymiser, key_path_for, load_or_create_key, rotate_key
-from scanner.register import match_rows, read_register
 from scanner.reports import export
 from scanner.reports.blocklist import STYLES, render_blocklist
-from scanner.reports.html import write_report
 from scanner.reports.render import render
 from scanner.reports.statement import statement
 from scanner.review import STATUSES, history, rejected_apps, reviews, set_status
 from scanner.scan import Scanner, check_format, now_iso, standard_input_spooled
 from scanner.signatures.catalog import Catalog
 from scanner.signatures.loader import Problems, load_directory, shipped_directory
-from scanner.signatures.suggest import suggest as suggest_signature
 from scanner.signatures.update import MAX_BYTES, make_bundle, update_directory
 from scanner.signatures.update import rollback as rollback_signatures
 from scanner.signatures.update import update as update_signatures
-from scanner.sources.live import capture as run_capture
-from scanner.sources.live import check_interfaces
 from scanner.sources.logs import ALIASES, REGISTRY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -288,6 +286,9 @@ def capture(interfaces: tuple[str, ...], duration: float | None, site: str | Non
     Example:
       appradar capture -i eth1 --site lyceum --duration 3600
     """
+    from scanner.sources.live import capture as run_capture  # scapy: only capture needs it
+    from scanner.sources.live import check_interfaces
+
     check_interfaces(list(interfaces))  # before the database is created
     config = settings.config
     catalog = settings.catalog()
@@ -446,6 +447,9 @@ def register_import(file: Path, mapping: tuple[str, ...], threshold: float, shee
             raise click.BadParameter(f"'{item}' is not COLUMN=FIELD", param_hint="--map")
         column_map[column.strip()] = field.strip()
     catalog = settings.catalog()
+    from scanner.inventory.register_store import save_register  # openpyxl, rapidfuzz
+    from scanner.register import match_rows, read_register
+
     register_file = read_register(file, column_map or None, sheet=sheet)
     matches = match_rows(register_file.rows, list(catalog.apps.values()), threshold=threshold)
     save_register(open_database(db_path), register_file, matches)
@@ -470,6 +474,8 @@ def register_show(output: str | None, db_path: Path) -> None:
     Example:
       appradar register show
     """
+    from scanner.inventory.register_store import register_rows
+
     records = register_rows(open_database(db_path))
     _echo(records, ["row", "application", "vendor", "apps", "confidence", "method", "proposals"],
           output)
@@ -485,6 +491,8 @@ def register_matches(output: str | None, db_path: Path) -> None:
     Example:
       appradar register matches
     """
+    from scanner.inventory.register_store import register_rows
+
     records = [{"row": row["row"], "application": row["application"], "vendor": row["vendor"],
                 "app": link["app"], "confidence": link["confidence"], "method": link["method"]}
                for row in register_rows(open_database(db_path))
@@ -548,6 +556,8 @@ def register_link(row: int, app: str, db_path: Path, settings: Settings) -> None
     Example:
       appradar register link 7 google-classroom
     """
+    from scanner.inventory.register_store import set_link
+
     set_link(open_database(db_path), settings.catalog(), row, app, linked=True)
     click.echo(f"Row {row} now covers {app}.")
 
@@ -564,6 +574,8 @@ def register_unlink(row: int, app: str, db_path: Path, settings: Settings) -> No
     Example:
       appradar register unlink 7 google-classroom
     """
+    from scanner.inventory.register_store import set_link
+
     set_link(open_database(db_path), settings.catalog(), row, app, linked=False)
     click.echo(f"Row {row} no longer covers {app}.")
 
@@ -711,6 +723,8 @@ def report(out: Path, lang: str, not_seen_days: int, agreement_max_age: int | No
     Example:
       appradar report rapport.html --agreement-max-age 1095
     """
+    from scanner.reports.html import write_report  # jinja2: only reports need it
+
     write_report(out, *_inventory(db_path, settings), settings.config, site=site,
                  today=today.date() if today else None, language=lang,
                  not_seen_days=not_seen_days, agreement_max_age_days=agreement_max_age)
@@ -988,6 +1002,8 @@ def signatures_suggest(registrable: str, out_dir: Path | None, db_path: Path,
         raise AppradarError("no local signature directory: pass --out DIR, or set "
                             "'signatures' in the configuration file")
     local = settings.signatures if settings.signatures and settings.signatures.is_dir() else None
+    from scanner.signatures.suggest import suggest as suggest_signature
+
     path = suggest_signature(open_database(db_path), registrable, target,
                              catalog=Catalog.load(local, updates=update_directory()),
                              small_count=settings.config.small_count)

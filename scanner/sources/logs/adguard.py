@@ -18,9 +18,6 @@ import binascii
 from collections.abc import Iterable
 from pathlib import Path
 
-import dns.exception
-import dns.message
-
 from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, json_record
 
@@ -35,6 +32,9 @@ def sniff(head: bytes) -> bool:
 
 def _question(text: str) -> str | None:
     """The name in an old-style base64 `Question` (a DNS message), or None if unreadable."""
+    import dns.exception  # only logs of AdGuard Home before v0.107 need dnspython
+    import dns.message
+
     try:
         message = dns.message.from_wire(base64.b64decode(text, validate=True),
                                         question_only=True)
