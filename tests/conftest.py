@@ -45,7 +45,9 @@ def truth() -> dict[str, dict]:
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory: pytest.TempPathFactory,
                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see neither this machine's signature updates nor its appradar settings."""
+    """Tests see neither this machine's signature updates nor its appradar settings, and
+    keep their cache of parsed signatures to themselves (one for the whole session)."""
     monkeypatch.setenv("APPRADAR_UPDATE_DIR", str(tmp_path_factory.mktemp("updates")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
     for name in ("APPRADAR_CONFIG", "APPRADAR_DB", "APPRADAR_SIGNATURES"):
         monkeypatch.delenv(name, raising=False)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scanner.errors import SignatureError
 from scanner.names import is_subdomain
 from scanner.signatures.catalog import Catalog
-from scanner.signatures.loader import Problems, load_directory
+from scanner.signatures.loader import Problems, load_directory, shipped_directory
+from scanner.signatures.model import Kind
 from tests.conftest import DATA
 
 CATALOG = Catalog.load()
@@ -94,6 +95,43 @@ def test_local_rule_is_taken_from_the_shipped_app(tmp_path: Path) -> None:
     catalog = Catalog.load(tmp_path)
     assert catalog.app_id("school.magister.net") == "own-magister"
     assert catalog.app_id("magister.nl") == "magister"
+
+
+def test_a_tree_read_once_comes_from_the_cache_until_a_file_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    tree = tmp_path / "tree"
+    for path in sorted((shipped_directory() / "apps").glob("*.toml"))[:5]:
+        write(tree, f"apps/{path.name}", path.read_text())
+    own = write(tree, "apps/rooster.toml", GOOD.format(id="rooster", domains='["rooster.nl"]'))
+    from_files = load_directory(tree, Problems())
+    assert load_directory(tree, Problems(), cache=True) == from_files
+    [cached] = (tmp_path / "cache" / "appradar").iterdir()
+    from_cache = load_directory(tree, Problems(), cache=True)
+    assert from_cache == from_files
+    assert [app.privacy for app in from_cache] == [app.privacy for app in from_files]
+    assert isinstance(from_cache[0].domains, tuple) and from_cache[0].kind is Kind.APP
+
+    data = json.loads(cached.read_text())  # proof the cache is what is read
+    data["apps"][-1]["name"] = "From the cache"
+    cached.write_text(json.dumps(data))
+    assert load_directory(tree, Problems(), cache=True)[-1].name == "From the cache"
+
+    own.write_text(own.read_text().replace("Our own app", "Roosterapp"))
+    assert load_directory(tree, Problems(), cache=True)[-1].name == "Roosterapp"
+    cached.write_bytes(b"\x00 damaged")
+    assert load_directory(tree, Problems(), cache=True) == load_directory(tree, Problems())
+
+
+def test_a_tree_with_problems_is_not_cached(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    write(tmp_path, "tree/apps/a.toml", GOOD.format(id="b", domains='["a.example"]'))
+    for _ in range(2):
+        problems = Problems()
+        assert load_directory(tmp_path / "tree", problems, cache=True) == []
+        assert problems.lines and "differs from the file name" in problems.lines[0]
+    assert not (tmp_path / "cache").exists()
 
 
 def test_validation_names_file_and_line(tmp_path: Path) -> None:

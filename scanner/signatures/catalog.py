@@ -68,7 +68,7 @@ class Catalog:
         """
         problems = Problems()
         shipped = {app.id: app for app in load_directory(
-            effective_shipped_directory(updates), problems)}
+            effective_shipped_directory(updates), problems, cache=True)}
         own: list[App] = []
         if local is not None:
             if not local.is_dir():
