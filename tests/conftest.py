@@ -49,5 +49,5 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory,
     keep their cache of parsed signatures to themselves (one for the whole session)."""
     monkeypatch.setenv("APPRADAR_UPDATE_DIR", str(tmp_path_factory.mktemp("updates")))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-    for name in ("APPRADAR_CONFIG", "APPRADAR_DB", "APPRADAR_SIGNATURES"):
+    for name in ("APPRADAR_CONFIG", "APPRADAR_DB", "APPRADAR_SIGNATURES", "CACHE_DIRECTORY"):
         monkeypatch.delenv(name, raising=False)

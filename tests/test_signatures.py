@@ -97,16 +97,19 @@ def test_local_rule_is_taken_from_the_shipped_app(tmp_path: Path) -> None:
     assert catalog.app_id("magister.nl") == "magister"
 
 
+@pytest.mark.parametrize("variable, kept_in", [("XDG_CACHE_HOME", "cache/appradar"),
+                                                ("CACHE_DIRECTORY", "cache")])
 def test_a_tree_read_once_comes_from_the_cache_until_a_file_changes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, kept_in: str) -> None:
+    """A user's cache, or a service's CacheDirectory= (systemd names it in the variable)."""
+    monkeypatch.setenv(variable, str(tmp_path / "cache"))
     tree = tmp_path / "tree"
     for path in sorted((shipped_directory() / "apps").glob("*.toml"))[:5]:
         write(tree, f"apps/{path.name}", path.read_text())
     own = write(tree, "apps/rooster.toml", GOOD.format(id="rooster", domains='["rooster.nl"]'))
     from_files = load_directory(tree, Problems())
     assert load_directory(tree, Problems(), cache=True) == from_files
-    [cached] = (tmp_path / "cache" / "appradar").iterdir()
+    [cached] = (tmp_path / kept_in).glob("*.json")
     from_cache = load_directory(tree, Problems(), cache=True)
     assert from_cache == from_files
     assert [app.privacy for app in from_cache] == [app.privacy for app in from_files]

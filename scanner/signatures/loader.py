@@ -78,11 +78,17 @@ _TUPLES = ("education_levels", "aliases", "domains", "hosts", "sources")
 
 
 def _cache_file(directory: Path) -> Path | None:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """In systemd's CacheDirectory= for a service (its home is out of reach), else the
+    user's cache; None without either."""
+    root = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]
+    if not root:
+        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                 ".cache")
+        root = os.path.join(home, "appradar")
     if not os.path.isabs(root):
-        return None  # no home directory to keep it in (a service without one): parse
+        return None  # no home directory to keep it in: parse
     name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
-    return Path(root) / "appradar" / f"signatures-{name}.json"
+    return Path(root) / f"signatures-{name}.json"
 
 
 def _stamp(files: list[Path]) -> str:
