@@ -125,7 +125,34 @@ def test_container_wrapped_logs_are_unwrapped(tmp_path: Path) -> None:
     reader, found = observations(compose, format_name="unbound")
     assert [(number, item.name) for number, item in found] == [(1, "cdn.example"),
                                                                (2, "api.example")]
-    assert reader.problems == [f"{compose}:3: not an unbound log line"]
+    assert (reader.records, reader.malformed, reader.skipped) == (2, 0, 1)  # dnsproxy's line
+
+
+def test_compose_logs_of_several_containers_are_read_for_the_resolver_only(
+        tmp_path: Path) -> None:
+    """`docker compose logs` of a stack interleaves every container: the resolver's lines may
+    be the fewest in the head, and its neighbours' lines are not its malformed records.
+    Replicas of the resolver (pihole-1, pihole-2) are all read."""
+    dnsproxy = "dnsproxy_bundle | tls conn ('172.30.0.2', 42888) => ('1.0.0.1', 853)\n"
+    unbound = write(tmp_path, "stack.log", dnsproxy * 3 + (
+        "unbound_bundle | [1551441117] unbound[1:0] info: 172.30.0.1 cdn.example. A IN "
+        "NOERROR 3.552193 0 78\n") + dnsproxy * 2 + (
+        "unbound_bundle | [1551441121] unbound[1:0] info: 127.0.0.1 api.example. A IN\n"))
+    for format_name in (None, "unbound"):
+        reader, found = observations(unbound, format_name=format_name)
+        assert reader.format == "unbound"
+        assert [(number, item.name) for number, item in found] == [(4, "cdn.example"),
+                                                                   (7, "api.example")]
+        assert (reader.records, reader.malformed, reader.skipped) == (2, 0, 5)
+    cloudflared = "cloudflared  | 2023-11-14T08:00:00Z INF Starting tunnel tunnelID=abc\n"
+    pihole = write(tmp_path, "pihole.log", cloudflared + "".join(
+        f"pihole-{n}     | Nov 14 08:00:0{n} dnsmasq[577]: query[A] app{n}.example from "
+        f"10.0.0.{n}\n{cloudflared}" for n in (1, 2)))
+    reader, found = observations(pihole)
+    assert reader.format == "dnsmasq"
+    assert [(number, item.name) for number, item in found] == [(2, "app1.example"),
+                                                               (4, "app2.example")]
+    assert (reader.records, reader.malformed, reader.skipped) == (2, 0, 3)
 
 
 def test_syslog_relays_json_logging_and_journald(tmp_path: Path) -> None:

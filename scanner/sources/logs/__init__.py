@@ -14,6 +14,7 @@ line shape counted in C (`_tally.c`), which a scan uses through `LogReader.count
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import tzinfo
 from pathlib import Path
 
@@ -36,7 +37,6 @@ from scanner.sources.logs import (
     zeek,
 )
 from scanner.sources.logs.base import LogFormat, LogReader, open_binary, open_text
-from scanner.sources.logs.wrappers import Unwrapper
 
 HEAD_BYTES = 64 * 1024
 
@@ -116,15 +116,21 @@ def read_log(path: Path, format_name: str | None = None,
     except EOFError:
         raise InputError(f"{path}: compressed data ends early") from None
     unwrap = wrappers.detect(head) if not head.startswith(b"SQLite format 3") else None
+    services = unwrap.service_heads(head) if unwrap else {}
     if automatic:
         found = sniff(unwrap.head(head) if unwrap else head, path)
+        if found is None:  # one resolver among several containers?
+            found = next(filter(None, (sniff(part, path) for part in services.values())), None)
         if found is None:
             what = "is empty" if not head.strip() else "is in no log format appradar knows"
             raise UnknownFormat(f"{path} {what}; name the format with --format "
                                 f"(supported: {supported()})", f"{path} {what}")
         format_name = found
     log_format = REGISTRY[str(format_name)]
+    writers = [service for service, part in services.items() if log_format.sniff(part)]
+    if unwrap is not None and writers and len(writers) < len(services):
+        unwrap = replace(unwrap, services=frozenset(writers))  # their lines, not the others'
     reader = LogReader(path, log_format, timezone, sniffed=automatic)
     if unwrap is not None and not log_format.reads_file:
-        reader.unwrap = Unwrapper(unwrap.kinds, add_time=log_format.timeless)
+        reader.unwrap = replace(unwrap, add_time=log_format.timeless)
     return reader

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import orjson
@@ -61,8 +61,11 @@ class Unwrapper:
 
     kinds: tuple[str, ...]  # outermost first: a key of _UNWRAP
     add_time: bool = False  # put the wrapper's time in front (for formats that write none)
+    services: frozenset[str] | None = None  # of `docker compose logs` of several: those kept
 
     def line(self, text: str) -> str:
+        if self.services is not None and _compose_service(text) not in self.services:
+            return "\n"  # another container's line (a proxy beside the resolver): blank
         for kind in self.kinds:
             text = _UNWRAP[kind](text, self.add_time)
         return text
@@ -75,6 +78,19 @@ class Unwrapper:
     def head(self, head: bytes) -> bytes:
         """The unwrapped first bytes of a file, for sniffing its format."""
         return _map_head(head, self.line)
+
+    def service_heads(self, head: bytes) -> dict[str, bytes]:
+        """For `docker compose logs` of several containers, each one's unwrapped lines in
+        the head, in the order they first appear; else nothing. A resolver's lines may be
+        outnumbered there by its neighbours' (cloudflared, a web server)."""
+        if not self.kinds or self.kinds[0] != "compose":
+            return {}
+        services = dict.fromkeys(filter(None, map(_compose_service,
+                                                   head.decode("utf-8", "replace").splitlines())))
+        if len(services) < 2:
+            return {}
+        return {service: replace(self, services=frozenset([service])).head(head)
+                for service in services}
 
 
 def _rebuild(message: str, moment: str, program: str, pid: str, add_time: bool) -> str:
@@ -117,6 +133,11 @@ def _cri_line(text: str, add_time: bool) -> str:
 def _compose_line(text: str, add_time: bool) -> str:
     match = _COMPOSE.match(text)
     return text[match.end():] if match else text
+
+
+def _compose_service(text: str) -> str | None:
+    match = _COMPOSE.match(text)
+    return text[: match.end() - 2].rstrip() if match else None
 
 
 def _kubectl_line(text: str, add_time: bool) -> str:
