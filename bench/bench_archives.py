@@ -43,7 +43,8 @@ def dns_log(hour: int, lines: int) -> str:
 def scan(command: list[str], database: Path, pattern: str) -> float:
     start = time.perf_counter()
     subprocess.run([*command, "scan", pattern, "--db", str(database)], check=True,
-                   capture_output=True)
+                   capture_output=True, cwd=database.parent)  # not a checkout: `python -m`
+    # puts the working directory before PYTHONPATH
     return time.perf_counter() - start
 
 
