@@ -712,6 +712,34 @@ def test_windows_dns_outgoing_only_and_dotted_names(tmp_path: Path) -> None:
     ]
 
 
+def test_windows_dns_single_spaced_columns_and_lookups_only(tmp_path: Path) -> None:
+    """Copies of the log on web pages and in tools' test data have single spaces between the
+    columns, so the empty R column is one space, not three. Dynamic updates (opcode U), in
+    which clients register their own names, and the TKEY exchange securing them are no
+    lookups of an app."""
+    text = (
+        "06.03.2020 17:15:40 0BD4 PACKET 0000008F15AD2190 UDP Rcv 10.200.1.222 9e90 Q "
+        "[0001 D NOERROR] A (3)www(7)example(2)eu(0)\n"
+        "06.03.2020 17:15:40 0BD4 PACKET 0000008F15AD2190 UDP Snd 10.200.1.222 9e90 R Q "
+        "[8085 A DR NOERROR] A (3)www(7)example(2)eu(0)\n"
+        "9/3/2010 2:06:38 PM 1720 PACKET 02306B10 UDP Snd 10.0.0.30 6068 Q [0001 D NOERROR] "
+        "A (3)www(7)example(2)eu(0)\n"
+        "2017-05-21 19:46:12 05C0 PACKET  00000020F4B1BE70 UDP Rcv 192.168.66.21   f1af   U "
+        "[0028       NOERROR] SOA    (2)ad(6)school(2)nl(0)\n"
+        "2017-05-21 19:46:12 0538 PACKET  00000020F4B1BE70 UDP Snd 192.168.66.21   f1af R U "
+        "[00a8       NOERROR] SOA    (2)ad(6)school(2)nl(0)\n"
+        "2017-05-21 19:46:20 0518 PACKET  00000020F51A8AB0 TCP Rcv 192.168.66.21   0913   Q "
+        "[0000       NOERROR] TKEY   (8)952-ms-7(7)1-21b2f(36)654f75a4-3e4d-11e7-c880-c03fd56561d2"
+        "(0)\n")
+    for format_name in (None, "windows-dns-debug"):
+        reader, found = observations(write(tmp_path, "dns.log", text), timezone=UTC,
+                                     format_name=format_name)
+        assert (reader.format, reader.records, reader.malformed) == ("windows-dns-debug", 6, 0)
+        assert [(number, item.client, item.name, item.how) for number, item in found] == [
+            (1, packed("10.200.1.222"), "www.example.eu", "dns"),
+            (2, packed("10.200.1.222"), "www.example.eu", "answer")]
+
+
 def test_syslog_time_without_zone_or_year(tmp_path: Path) -> None:
     """Syslog has neither: the zone is the `timezone` given, the year the one that puts the
     line at or before the file's modification time."""

@@ -8,8 +8,11 @@ Names are written as length-prefixed labels: `(3)www(7)example(3)com(0)` (some s
 responses it sent (`Snd` with `R`) go back to that client and are recorded as `answer`, so a
 server set to log only outgoing packets still shows who looked up what. `Snd` queries are
 the server asking its forwarders and `Rcv` responses their replies: neither is a client.
-The header (the field legend), indented detail lines and blank lines are skipped; dated
-lines other than PACKET (EVENT, Note) are valid lines without a name. Times are the
+Only standard queries (opcode Q) are lookups: dynamic updates (U), in which Windows and
+DHCP clients register their own names, notifies (N) and the TKEY exchange that secures an
+update name no app. Columns are read however many spaces separate them (copies from web
+pages have one). The header (the field legend), indented detail lines and blank lines are
+skipped; dated lines other than PACKET (EVENT, Note) are valid lines without a name. Times are the
 server's local time in its locale's format, read in the reader's zone. Whether 'a/b/YYYY'
 puts the day first (en-GB, fr-FR, it-IT) or the month (en-US) is learnt from the file: the
 first such date in its first 20,000 lines whose day is after the 12th decides for all of it.
@@ -28,7 +31,8 @@ from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
 NAME = "windows-dns-debug"
 _PACKET = re.compile(
     r"(\S+ \d{1,2}:\d\d:\d\d(?: ?[AaPp]\.?[Mm]\.?)?) +[0-9A-Fa-f]+ PACKET +[0-9A-Fa-f]+ "
-    r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ ([R ]) (.) \[[^\]]*\] +(\S+) +(\S+)")
+    r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ +(?:(R) +)?(\S) +\[[^\]]*\] +(\S+) +(\S+)")
+_NOT_LOOKUPS = {"TKEY", "TSIG"}  # Active Directory's GSS-TSIG handshake for secure updates
 _LABEL = re.compile(r"\((\d+)\)")
 _SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/\d{4}\b")
 LOOK_AHEAD = 20_000  # lines read before the first record, to learn the date order
@@ -73,9 +77,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if match is None:
             bad(number, "PACKET line in an unknown layout")
             continue
-        stamp, direction, address, response, _opcode, _type, wire = match.groups()
+        stamp, direction, address, response, opcode, kind, wire = match.groups()
         if (direction == "Rcv") == (response == "R"):
             continue  # the server's own lookups at its forwarders, and their replies
+        if opcode != "Q" or kind in _NOT_LOOKUPS:
+            continue  # dynamic updates (U), notifies (N), secure-update key exchange: no app
         how = "dns" if direction == "Rcv" else "answer"
         raw = decode(wire)
         if not raw:
