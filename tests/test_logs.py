@@ -992,16 +992,35 @@ def test_bind_old_and_new_styles(tmp_path: Path) -> None:
     assert found[0][1].time == datetime(2022, 4, 7, 8, 8, 10, 43000, tzinfo=UTC).timestamp()
 
 
-def test_unbound_replies_count_only_without_query_lines(tmp_path: Path) -> None:
-    replies = ("[1625491526] unbound[13532:0] info: 10.0.0.7 www.example.com. A IN "
-               "NOERROR 0.000000 0 49\n")
-    query = "[1625491526] unbound[13532:0] info: 10.0.0.7 www.example.com. A IN\n"
-    only_replies = write(tmp_path, "replies.log", replies * 2)
-    both = write(tmp_path, "both.log", query + replies + query + replies)
+def test_unbound_replies_count_only_when_no_query_waits_for_them(tmp_path: Path) -> None:
+    """With log-queries and log-replies both on, each lookup is a query line and later its
+    reply: counted once. A reply whose query is not in the file (an excerpt, log-queries
+    turned off) is the only record of that lookup and counts."""
+    def line(second: int, client: str, name: str, reply: bool = False) -> str:
+        return (f"[16254915{second:02d}] unbound[13532:0] info: {client} {name}. A IN"
+                + (" NOERROR 0.000000 0 49\n" if reply else "\n"))
+
+    only_replies = write(tmp_path, "replies.log", line(26, "10.0.0.7", "www.example.com", True)
+                         * 2)
     assert len(list(read_log(only_replies))) == 2
-    _, found = observations(both)
-    assert [number for number, _ in found] == [1, 3]
-    assert found[0][1] == Observation(1625491526.0, packed("10.0.0.7"), "www.example.com", "dns")
+    both = write(tmp_path, "both.log", "".join([
+        line(20, "10.0.0.9", "early.example", reply=True),   # its query was before the file
+        line(26, "10.0.0.7", "www.example.com"),
+        line(26, "10.0.0.8", "www.example.com"),
+        line(26, "10.0.0.7", "WWW.example.com", reply=True),  # answers line 2
+        line(27, "10.0.0.7", "www.example.com"),
+        line(27, "10.0.0.7", "www.example.com", reply=True),  # answers line 5
+        line(27, "10.0.0.8", "www.example.com", reply=True),  # answers line 3
+        line(28, "10.0.0.8", "www.example.com", reply=True),  # log-queries off from here on
+        line(29, "10.0.0.7", "late.example", reply=True),
+    ]))
+    reader, found = observations(both)
+    assert (reader.records, reader.malformed) == (9, 0)
+    assert [(number, item.client, item.name) for number, item in found] == [
+        (1, packed("10.0.0.9"), "early.example"), (2, packed("10.0.0.7"), "www.example.com"),
+        (3, packed("10.0.0.8"), "www.example.com"), (5, packed("10.0.0.7"), "www.example.com"),
+        (8, packed("10.0.0.8"), "www.example.com"), (9, packed("10.0.0.7"), "late.example")]
+    assert found[1][1] == Observation(1625491526.0, packed("10.0.0.7"), "www.example.com", "dns")
 
 
 def test_squid_lines_without_a_host_are_no_error(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@
 
 With `log-tag-queryreply: yes` the `info:` tag reads `query:` or `reply:`.
 After `info: ` a query line is `client name type class`; a reply line adds rcode, time,
-cached flag and size. When a server logs both, every query appears twice: reply lines are
-therefore used only as long as no query line has been seen in the file. Other `info:` lines
+cached flag and size. When a server logs both, every lookup appears twice, the reply after
+the query: a reply counts only when no query of the same client, name and type is still
+waiting for it, so a file that starts with replies (an excerpt) or goes on with only
+replies (`log-queries` turned off) loses nothing and counts nothing twice. Other `info:` lines
 (`resolving`, `response for`, start-up) are valid lines without a name. A message body
 without program or time (as OPNsense's log view exports it) gets the file's time.
 """
@@ -21,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
+from scanner.sources.logs.base import CACHE_LIMIT, LogFormat, LogReader, Parsed, mostly
 
 NAME = "unbound"
 # 'unbound[pid:thread]: ' or a bare '[pid:thread] ' (thread in hex: log.c prints it with %x)
@@ -35,7 +37,7 @@ def sniff(head: bytes) -> bool:
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, time_of = reader.name_of, reader.clients, reader.time_of
-    seen_queries = False
+    waiting: dict[tuple[str, str, str], int] = {}  # queries seen, their replies not yet
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
@@ -45,15 +47,23 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         match = _INFO.search(line, tag.end())
         if match is None:
             continue
-        address, raw, _type, _class, reply = match.groups()
+        address, raw, kind, _class, reply = match.groups()
         client = clients[address]
         if not client:
             continue  # 'info: resolving ...' and the like
+        asked = (address, raw.lower(), kind)
         if reply:
-            if seen_queries:
+            pending = waiting.get(asked)
+            if pending:  # the answer to a query already counted
+                if pending == 1:
+                    del waiting[asked]
+                else:
+                    waiting[asked] = pending - 1
                 continue
         else:
-            seen_queries = True
+            if len(waiting) >= CACHE_LIMIT:
+                waiting.clear()  # queries never answered: bounded, like every cache here
+            waiting[asked] = waiting.get(asked, 0) + 1
         name = name_of(number, raw)
         if name is None:
             continue
