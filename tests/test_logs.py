@@ -740,6 +740,22 @@ def test_windows_dns_single_spaced_columns_and_lookups_only(tmp_path: Path) -> N
             (2, packed("10.200.1.222"), "www.example.eu", "answer")]
 
 
+def test_months_in_the_language_journalctl_writes_them(tmp_path: Path) -> None:
+    """`journalctl` writes the month in the machine's language: Dutch, German, French,
+    Portuguese, Swedish and Italian servers."""
+    months = [("mei", 5), ("Mär", 3), ("févr.", 2), ("out", 10), ("maj", 5), ("dic", 12),
+              ("okt", 10)]
+    path = write(tmp_path, "journal.log", "".join(
+        f"{name} {day:2d} 10:56:07 school unbound[123:0]: [123:1] info: 10.0.0.5 "
+        f"app{day}.example. A IN\n" for day, (name, _) in enumerate(months, 1)),
+        mtime=datetime(2026, 12, 31, tzinfo=UTC))
+    reader, found = observations(path, timezone=UTC)
+    assert (reader.format, reader.malformed) == ("unbound", 0)
+    assert [item.time for _, item in found] == [
+        datetime(2026, month, day, 10, 56, 7, tzinfo=UTC).timestamp()
+        for day, (_, month) in enumerate(months, 1)]
+
+
 def test_syslog_time_without_zone_or_year(tmp_path: Path) -> None:
     """Syslog has neither: the zone is the `timezone` given, the year the one that puts the
     line at or before the file's modification time."""

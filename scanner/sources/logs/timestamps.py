@@ -22,6 +22,14 @@ MONTHS = {name: number for number, name in enumerate(
 MONTHS |= {name: number for number, name in enumerate(  # as some syslog templates write them
     ("january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december"), 1)}
+# journalctl and `date` write months in the machine's language (LC_TIME): a Dutch server's
+# `journalctl -u unbound` says "mei 04 10:56:07". glibc's abbreviations for the languages of
+# Western Europe; none of them means another month in another language.
+MONTHS |= {name: number for number, names in enumerate((
+    "jan janv ene gen", "feb fév févr fev lut", "mrt mär mrz mars", "apr avr avril abr kwi",
+    "mei mai maj mag", "juin giu cze", "juil lug lip", "ago aoû août sie",
+    "sept set wrz", "okt ott out", "lis", "dez dic des déc gru"), 1)
+    for name in names.split()}
 CACHE_LIMIT = 65_536
 FUTURE_SLACK = 86_400.0
 
@@ -33,8 +41,8 @@ _ISO_FRACTION = re.compile(  # the whole text: the second, its fraction, the zon
 _YMD_SLASH = re.compile(  # also as Windows writes it in zh-CN and ja-JP: 2024/12/2 9:30:50
     r"(\d{4})/(\d{1,2})/(\d{1,2})[ T](\d{1,2}):(\d\d):(\d\d)(?:\.(\d+))?")
 _SOPHOS_UTM = re.compile(r"(\d{4}):(\d\d):(\d\d)-(\d\d):(\d\d):(\d\d)")
-_SYSLOG = re.compile(
-    r"([A-Za-z]{3,9}) +(\d{1,2}) (?:(\d{4}) )?(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
+_SYSLOG = re.compile(  # a month in any language, as journalctl writes it: 'Mär 04', 'févr. 04'
+    r"([^\W\d_]{3,9})\.? +(\d{1,2}) (?:(\d{4}) )?(\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 _CTIME = re.compile(  # OpenWrt logread, ctime(3): 'Sat Nov 28 10:00:00 2026'
     r"[A-Za-z]{3} ([A-Za-z]{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\b")
 _BIND = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
