@@ -408,6 +408,20 @@ def test_explicit_and_unknown_formats(app, tmp_path: Path) -> None:
                                     "pihole-ftl-db, suricata-eve,")
 
 
+def test_a_zeek_log_whose_tabs_became_spaces_is_refused_plainly(app, tmp_path: Path) -> None:
+    """Pasted from a web page, a dns.log has spaces where the tabs were: its header names the
+    cause, and the summary counts no records (not minus the header lines read)."""
+    log = tmp_path / "dns.log"
+    log.write_text("#separator \\x09\n#path   dns\n#fields ts      uid     id.orig_h       "
+                   "query\n#types  time    string  addr    string\n1700000000.0    C1      "
+                   "10.0.0.1        a.example\n")
+    result = app("scan", str(log), expect=1)
+    assert (f"Error: {log}:3: the #fields line is not separated by the #separator '\\t'; were "
+            "the tabs turned into spaces (copied from a web page)?") in result.stderr
+    assert "Scanned 1 file(s): 0 packets, 0 log records, 0 names" in result.stderr
+    assert "no names in" not in result.stderr
+
+
 def test_a_log_with_records_but_no_names_says_so(app, tmp_path: Path) -> None:
     log = tmp_path / "waf.log"
     log.write_text('<142>2021:05:19-09:43:16 fw httpd: id="0299" srcip="198.51.100.7" '

@@ -265,8 +265,9 @@ class LogReader:
 
     @property
     def records(self) -> int:
-        """Records read in this pass (lines before a resume offset are not read)."""
-        return (self.read if self.read is not None else self.lines) - self.skipped
+        """Records read in this pass (lines before a resume offset are not read); a format
+        error that stops the pass may leave `lines` behind the header lines skipped."""
+        return max(0, (self.read if self.read is not None else self.lines) - self.skipped)
 
     read: int | None = None  # lines this pass read (None: all `lines`)
 

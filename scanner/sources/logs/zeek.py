@@ -134,6 +134,10 @@ class TsvLayout:
         elif line.startswith("#fields"):
             column, how, _marks = KINDS[self.kind]
             fields = self.fields = line.rstrip("\r\n").split(self.separator)[1:]
+            if not fields and column in line.split():
+                raise InputError(f"{path}:{number}: the #fields line is not separated by the "
+                                 f"#separator {self.separator!r}; were the tabs turned into "
+                                 "spaces (copied from a web page)?")
             if column not in fields:
                 raise InputError(f"{path}:{number}: a zeek {self.kind}.log has a '{column}' "
                                  f"column and this one has not; choose another --format")
