@@ -637,6 +637,28 @@ def test_placeholders_are_no_names() -> None:
     assert normalise("-x-.example") == "-x-.example"  # odd labels stay names, as DNS allows
 
 
+@pytest.mark.parametrize("encoding", ["tsv", "json"])
+def test_zeek_mdns_service_names_are_skipped_quietly(tmp_path: Path, encoding: str) -> None:
+    """mDNS names a service instance in any characters ("Kim's MacBook Air"): on the LAN's
+    own ports a name that is no host name is not an app's, and no malformed record either."""
+    rows = [("1700000000.1", "5353", "Kim\u2019s MacBook Air._companion-link._tcp.local"),
+            ("1700000000.2", "5353", "_googlecast._tcp.local"),
+            ("1700000000.3", "53", "bad name.example.org")]
+    if encoding == "tsv":
+        text = ("#separator \\x09\n#path\tdns\n#fields\tts\tid.orig_h\tid.resp_p\tquery\tqtype\n"
+                + "".join(f"{ts}\t10.0.0.5\t{port}\t{query}\t1\n" for ts, port, query in rows))
+    else:
+        text = "".join(json.dumps({"ts": float(ts), "uid": "C1", "id.orig_h": "10.0.0.5",
+                                   "id.resp_p": int(port), "query": query, "qtype": 1}) + "\n"
+                       for ts, port, query in rows)
+    reader, found = observations(write(tmp_path, "dns.log", text))
+    assert reader.format == f"zeek-dns-{encoding}"
+    assert [(item.name, item.local) for _, item in found] == [("_googlecast._tcp.local", "mdns")]
+    assert reader.problems == [f"{tmp_path / 'dns.log'}:{len(rows) + 3 * (encoding == 'tsv')}: "
+                               "invalid name 'bad name.example.org': characters not allowed in "
+                               "a host name"]
+
+
 def test_windows_dns_names() -> None:
     assert decode("(3)www(7)example(3)com(0)") == "www.example.com"
     assert decode("(4)_ldap(4)_tcp(2)dc(6)_msdcs(3)lan(0)") == "_ldap._tcp.dc._msdcs.lan"

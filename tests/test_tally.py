@@ -199,6 +199,8 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     text += row(fields, ts="1700000000.9", query="(empty)")
     text += row(fields, ts="1700000000.95")  # no query at all: '-'
     text += row(fields, ts="1700000001", query="mdns.local", id_resp_p="5353")
+    text += row(fields, ts="1700000001.5", query="Kim s iPad._airplay._tcp.local",
+                id_resp_p="5353")  # an mDNS service instance: no host name, but no error
     text += "#separator \\x\n"  # cut short: malformed, and the tab stays the separator
     text += row(fields, ts="1700000002", query="after-bad-separator.example.org")
     moved = ["query", "ts", "id.orig_h", "id.resp_p", "qtype"]  # a later header, reordered

@@ -57,6 +57,9 @@ JSON_MARKS = {
     "ssl": ("server_name", "cipher", "ssl_history", "established"),
     "http": ("host", "uri", "method", "trans_depth"),
 }
+# Lookups on these ports are the LAN's own names: never an app's, and mDNS service instance
+# names ("Kim's MacBook._companion-link._tcp.local") may hold any character, so one that is
+# no host name is skipped there, not counted malformed.
 LOCAL_PORTS = {"5353": "mdns", "5355": "llmnr", "137": "netbios"}
 UNSET = {"-", "(empty)", ""}
 NEWLINE = re.compile(rb"\n")
@@ -198,7 +201,8 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
             raw = host_from_header(raw)
         name = names[raw]
         if not name:  # an address (dropped quietly) or no name at all (malformed)
-            if name is None:
+            if name is None and not (how == "dns" and port_at >= 0
+                                     and parts[port_at] in LOCAL_PORTS):
                 name_of(number, raw)
             continue
         try:
@@ -255,7 +259,7 @@ class TsvTallier:
                 raw = host_from_header(raw)
             name = names[raw]
             if not name:
-                if name is None:
+                if name is None and not (how == "dns" and port in LOCAL_PORTS):
                     self.reader.unnamed(row, raw)
                 continue
             if how == "dns":
@@ -294,12 +298,15 @@ def _from_json(kind: str, record: dict[str, Any], number: int,
         return None
     if how != "dns" and ":" in raw:
         raw = host_from_header(raw)
-    name = reader.name_of(number, raw)
-    if name is None:
-        return None
     nested = record["id"] if isinstance(record.get("id"), dict) else {}
     address = record.get("id.orig_h", nested.get("orig_h"))
     port = record.get("id.resp_p", nested.get("resp_p"))
+    if how == "dns" and str(port) in LOCAL_PORTS:
+        name = reader.names[raw] or None  # a service instance ("Kim's iPad._airplay…"): quiet
+    else:
+        name = reader.name_of(number, raw)
+    if name is None:
+        return None
     try:
         moment = _time(str(record["ts"]), reader)
     except (KeyError, ValueError):
