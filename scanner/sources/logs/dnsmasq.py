@@ -30,9 +30,12 @@ _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
 _PROGRAMS = ("dnsmasq[", "pihole-FTL[")  # a line that starts with its tag has no time
 _SNIFF = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
 # A line without a tag: Pi-hole v6's ISO time (group 1), a syslog time as `pihole -t` leaves
-# it ('Dec  3 20:09:40: ', group 2), or dnsmasq on standard output.
+# it ('Dec  3 20:09:40: ', group 2), dnsmasq on standard output, or the bare message of
+# `log-queries=extra` ('14666331 10.0.0.5/57020 query[A] …') as a relay that keeps only the
+# message (rsyslog's %msg%) writes it.
 _UNTAGGED = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*) "
-                       r"|([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d): |dnsmasq(?:\[\d+\])?: ")
+                       r"|([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d): |dnsmasq(?:\[\d+\])?: "
+                       r"|(?=\d+ [\d.:a-fA-F]+/\d+ )")
 # ...and what such lines say, to tell them from other logs that start with a time.
 _MESSAGE = re.compile(
     r"(?:\d+ \S+ )?(?:(?:TCP|UDP) \d+ \S+ )?(?:query\[|forwarded |reply |cached|config "
