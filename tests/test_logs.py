@@ -237,6 +237,38 @@ def test_suricata_8_requests_and_responses(tmp_path: Path) -> None:
         ("a.example", packed("10.0.0.5"), "dns"), ("a.example", packed("10.0.0.5"), "answer")]
 
 
+def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
+        tmp_path: Path) -> None:
+    """Suricata 5-7 write a dns v2 answer in the flow's direction (the client as src_ip),
+    eve v1 and Suricata 8 in the packet's (the client as dest_ip): the resolver, on port 53,
+    is never the device; an answer to an mDNS query stays a LAN name."""
+    events = [
+        {"src_ip": "10.0.2.15", "dest_ip": "10.0.2.3", "src_port": 42115, "dest_port": 53,
+         "dns": {"version": 2, "type": "answer", "rrname": "raw.githubusercontent.com"}},
+        {"src_ip": "192.168.86.1", "dest_ip": "192.168.86.85", "src_port": 53,
+         "dest_port": 39464, "dns": {"type": "answer", "id": 1, "rrname": "v1.example"}},
+        {"src_ip": "10.0.2.16", "dest_ip": "224.0.0.251", "src_port": 5353, "dest_port": 5353,
+         "dns": {"version": 2, "type": "answer", "rrname": "printer.local"}},
+    ]
+    path = write(tmp_path, "eve.json", "".join(
+        json.dumps({"timestamp": "2020-02-04T11:30:04.398067+0000", "flow_id": flow,
+                    "event_type": "dns", **event}) + "\n" for flow, event in enumerate(events)))
+    reader, found = observations(path)
+    assert reader.malformed == 0
+    assert [(item.name, item.client, item.how, item.local) for _, item in found] == [
+        ("raw.githubusercontent.com", packed("10.0.2.15"), "answer", ""),
+        ("v1.example", packed("192.168.86.85"), "answer", ""),
+        ("printer.local", packed("224.0.0.251"), "answer", "mdns")]
+
+
+def test_a_real_suricata_5_log_has_one_device_not_its_resolver() -> None:
+    path = LOGS.parent / "logs-more" / "suricata-eve" / "cdmcs-suricata5-dns-v2-tls.log"
+    reader, found = observations(path)
+    assert reader.malformed == 0
+    assert {item.how for _, item in found} == {"dns", "answer", "sni"}
+    assert {item.client for _, item in found} == {packed("10.0.2.15")}  # not 10.0.2.3
+
+
 def test_suricata_alerts_about_dns_queries(tmp_path: Path) -> None:
     """Suricata 5-7 write the DNS part of an alert as a `query` list; the alert may be the
     only event for the lookup."""

@@ -3,8 +3,10 @@
     {"timestamp":"2018-07-05T15:51:50.666597-0400","event_type":"tls","src_ip":"192.168.86.85",
      ..., "tls":{"sni":"p33-btmmdns.icloud.com.", ...}}
 
-- dns: a query's `rrname` (client = src_ip); an answer's `rrname` as `answer` (client =
-  dest_ip, the answer goes to the client). Eve v1 writes one event per query or answer
+- dns: a query's `rrname` (client = src_ip); an answer's `rrname` as `answer`. Eve v1 and
+  Suricata 8 write an answer in the packet's direction (client = dest_ip), Suricata 5-7 in
+  the flow's (client = src_ip): the side whose port is a DNS server's is the server, so a
+  resolver never counts as a device. Eve v1 writes one event per query or answer
   record, v2 groups answers under one event, v3 lists `queries` (Suricata 8 calls the events
   `request` and `response`); all are read. Answer records (CNAME targets, addresses) are
   not: they repeat what the server said, so of v1's answer events only a response's first,
@@ -39,6 +41,15 @@ from scanner.sources.logs.zeek import LOCAL_PORTS
 
 NAME = "suricata-eve"
 SKIP_EVENTS = {"fileinfo", "flow", "netflow", "stats", "drop", "anomaly"}
+SERVER_PORTS = {53, 853, 5353, 5355, 137}  # DNS, DNS over TLS, mDNS, LLMNR, NetBIOS
+Found = tuple[str, str, str, str | None]  # raw name, how, client's field, server port's field
+
+
+def _answer_sides(record: dict[str, Any]) -> tuple[str, str]:
+    """(client's address field, server's port field) of an answer event."""
+    if record.get("dest_port") in SERVER_PORTS and record.get("src_port") not in SERVER_PORTS:
+        return "src_ip", "dest_port"  # Suricata 5-7: the flow's direction
+    return "dest_ip", "src_port"  # the packet's: from the server to the client
 
 
 def sniff(head: bytes) -> bool:
@@ -46,19 +57,19 @@ def sniff(head: bytes) -> bool:
     return bool(lines) and lines[0].startswith("{") and '"event_type"' in lines[0]
 
 
-def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]
-           ) -> list[tuple[str, str, str]]:
-    """(raw name, how, client field) found in one event.
+def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]) -> list[Found]:
+    """(raw name, how, client's field, server port's field) found in one event.
 
     `answered` remembers the responses whose first v1 answer event was read: in eve v1 each
     answer record is an event of its own, and only the first one's owner is the name asked
     for (the later ones are CNAME targets, which the server named, not the client).
     """
-    found: list[tuple[str, str, str]] = []
+    found: list[Found] = []
     dns = record.get("dns")
     if isinstance(dns, dict):
         answer = dns.get("type") in ("answer", "response")  # Suricata 8: request/response
-        how, side = ("answer", "dest_ip") if answer else ("dns", "src_ip")
+        how, side, port = ("answer", *_answer_sides(record)) if answer else (
+            "dns", "src_ip", "dest_port")
         asked = isinstance(dns.get("rrname"), str)
         if asked and answer and "answers" not in dns and "queries" not in dns:  # eve v1
             response = (record.get("flow_id"), dns.get("id"))
@@ -67,16 +78,16 @@ def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]
             asked = response not in answered
             answered[response] = None
         if asked:
-            found.append((dns["rrname"], how, side))
+            found.append((dns["rrname"], how, side, port))
         # v3 `queries`; an alert's `query` (Suricata 5-7 write the DNS part of an alert so)
         for query in (*(dns.get("queries") or ()), *(dns.get("query") or ())):
             if isinstance(query, dict) and isinstance(query.get("rrname"), str):
-                found.append((query["rrname"], how, side))
+                found.append((query["rrname"], how, side, port))
     for key, field, how in (("tls", "sni", "sni"), ("http", "hostname", "http"),
                             ("quic", "sni", "quic")):
         value = record.get(key)
         if isinstance(value, dict) and isinstance(value.get(field), str):
-            found.append((host_from_header(value[field]), how, "src_ip"))
+            found.append((host_from_header(value[field]), how, "src_ip", None))
     return found
 
 
@@ -105,16 +116,13 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         except (KeyError, ValueError):
             bad(number, "no readable timestamp")
             continue
-        for raw, how, side in found:
+        for raw, how, side, port in found:
             name = name_of(number, raw)
             if name is None:
                 continue
             address = record.get(side)
             client = clients[address] if isinstance(address, str) else b""
-            local = ""
-            if how in ("dns", "answer"):
-                port = record.get("src_port" if how == "answer" else "dest_port")
-                local = LOCAL_PORTS.get(str(port), "")
+            local = LOCAL_PORTS.get(str(record.get(port)), "") if port else ""
             yield number, Observation(moment, client, name, how, local)
     return number
 
