@@ -908,11 +908,15 @@ def test_paloalto_dns_security_lookups(tmp_path: Path) -> None:
             ("spyware", {"app": "web-browsing", "action": "alert", "misc": '"c2.example/x"',
                          "threat": "Some C2(86000)"}),
             ("vulnerability", {"app": "dns", "action": "alert", "misc": "",
-                               "threat": "DNS ANY Request(34842)"})]))
+                               "threat": "DNS ANY Request(34842)"}),
+            # PAN-OS 8 and 9: the misc field empty, the name only in the threat's
+            ("spyware", {"app": "dns", "action": "sinkhole", "misc": '""',
+                         "threat": "Suspicious DNS Query (generic:sink.example)(320511141)"})]))
     reader, found = observations(path, timezone=UTC)
-    assert (reader.format, reader.records, reader.malformed) == ("paloalto-csv", 3, 0)
-    assert found == [(1, Observation(datetime(2026, 9, 8, 17, 18, 2, tzinfo=UTC).timestamp(),
-                                     packed("10.0.0.26"), "phish.example", "dns"))]
+    assert (reader.format, reader.records, reader.malformed) == ("paloalto-csv", 4, 0)
+    moment = datetime(2026, 9, 8, 17, 18, 2, tzinfo=UTC).timestamp()
+    assert found == [(1, Observation(moment, packed("10.0.0.26"), "phish.example", "dns")),
+                     (4, Observation(moment, packed("10.0.0.26"), "sink.example", "dns"))]
 
 
 def test_coredns_early_and_unquoted_lines(tmp_path: Path) -> None:

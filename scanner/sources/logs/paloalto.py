@@ -6,7 +6,9 @@
 Fields (PAN-OS 8-11): 1 receive time, 3 type, 4 subtype, 6 generated time, 7 source
 address (the client), 14 application, 31 misc (for subtype `url`: the URL, host first; for
 subtype `spyware` of the applications `dns`, `dns-base`, ...: the name DNS Security saw
-looked up). The host is seen as `sni` when the application is `ssl`, as `http` for other
+looked up; PAN-OS 8 and 9 leave it empty and name it only in the threat, field 32:
+`Suspicious DNS Query (generic:comparetvs.net)(320511141)`). The host is seen as `sni`
+when the application is `ssl`, as `http` for other
 URLs and as `dns` for lookups. TRAFFIC, SYSTEM, CONFIG and other THREAT subtypes are valid
 lines without a name. Times are the firewall's local time without zone, read in the
 reader's zone.
@@ -27,7 +29,8 @@ NAME = "paloalto-csv"
 _RECORD = re.compile(r"(?:^|[\s>])([^\s,]*),(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d),[^,]*,"
                      r"(TRAFFIC|THREAT|SYSTEM|CONFIG|HIP-MATCH|GLOBALPROTECT|USERID|"
                      r"AUTHENTICATION|DECRYPTION|CORRELATION|TUNNEL|GTP|SCTP|IPTAG|URL),")
-GENERATED, SOURCE, APPLICATION, MISC = 6, 7, 14, 31
+GENERATED, SOURCE, APPLICATION, MISC, THREAT = 6, 7, 14, 31, 32
+_THREAT_NAME = re.compile(r"\([^():\s]*:([^():\s]+)\)\(\d+\)\s*$")  # '(generic:x.net)(3205)'
 
 
 def sniff(head: bytes) -> bool:
@@ -55,6 +58,10 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         else:
             continue
         raw = host_of(fields[MISC] if "://" in fields[MISC] else "http://" + fields[MISC])
+        named = _THREAT_NAME.search(fields[THREAT]) if how == "dns" and len(fields) > THREAT \
+            and not raw else None
+        if named:  # PAN-OS 8, 9: the name only in the threat's
+            raw = named.group(1)
         if raw in ("", "-"):
             continue  # '-/': PAN-OS logged no host
         name = name_of(number, raw)
