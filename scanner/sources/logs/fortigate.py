@@ -10,8 +10,8 @@ otherwise. `srcip` is the client. Time: `eventtime` (POSIX seconds, or milli-, m
 nanoseconds by its length; always UTC) when present, else `date` + `time` in the `tz`
 offset, else in the reader's zone. FortiOS 7 in RFC 5424 mode writes `eventtime` and no
 `date`/`time`. With `set format csv` the pairs are apart by commas instead of spaces. A line
-without `logid=` or any time field is malformed; other event types are valid lines without a
-name.
+without `logid=` or any time field is malformed; other log types, and event logs (whose
+`hostname` is a DHCP client's or an endpoint's own name), are valid lines without a name.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             found.append((fields["qname"], "dns"))
         host = fields.get("hostname") or (  # an antivirus entry has only the whole URL
             host_of(fields["url"]) if "://" in fields.get("url", "") else "")
+        if fields.get("type") == "event":
+            host = ""  # system events: a DHCP client's or an endpoint's own name, no site
         if host:
             secure = fields.get("service", "").upper() in _SECURE or fields.get("dstport") == "443"
             # app control writes its signature's pattern ('*.vortex-win.data.microsoft.com')
