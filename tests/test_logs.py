@@ -1133,6 +1133,14 @@ def test_squid_combined_logformat(tmp_path: Path) -> None:
         for n in range(4)))
     with pytest.raises(InputError, match="in no log format"):
         read_log(web_server)
+    relayed = write(tmp_path, "wsa.log", "".join(  # a Cisco WSA's Apache-style access log
+        f"Jun 01 00:14:4{n} relay wsa.proxy.school.example: 10.0.0.{n} - - "
+        f'[01/Jun/2013:00:00:0{n} +0200] "POST http://push{n}.example/xhr" 200 2088 '
+        "TCP_MISS:DIRECT 155 DEFAULT_CASE_11\n" for n in range(3)))
+    reader, found = observations(relayed)
+    assert (reader.format, reader.malformed) == ("squid-combined", 0)
+    assert [(item.client, item.name) for _, item in found] == [
+        (packed(f"10.0.0.{n}"), f"push{n}.example") for n in range(3)]
 
 
 def test_squid_hosts() -> None:

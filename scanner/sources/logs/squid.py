@@ -42,7 +42,6 @@ NAME = "squid-native"
 _LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ (?:\d+ )?[A-Z_]+/\d{3} \d+ \S+ \S+")
 _METHOD = re.compile(r"[A-Z][A-Z_-]*\Z")
 _INNER_LINE = re.compile(r": (" + _LINE.pattern + ")")  # after a tag's ': '
-_SYSLOG_TAG = re.compile(r".*?[ :]\(?squid(?:-\d+)?\)?(?:\[\d+\])?: ")  # '(squid-1): '
 
 
 def native(line: str) -> str:
@@ -126,16 +125,14 @@ def _request_after_status(line: str) -> tuple[str, str] | None:
 
 
 _COMBINED = re.compile(r'(\S+) \S+ \S+ \[([^\]]+)\] "([A-Z_-]+) (\S+)[^"]*" \d{3} ')
+_INNER_COMBINED = re.compile(": " + _COMBINED.pattern)  # the same groups, after a tag's ': '
 
 
 def combined(line: str) -> re.Match[str] | None:
-    """The combined-format request of a line, as written or after a syslog header and
-    Squid's tag (`<13>Jan  1 01:23:45 proxy squid: 10.0.0.5 - - [...`)."""
-    match = _COMBINED.match(line)
-    if match is None:
-        tag = _SYSLOG_TAG.match(line)
-        match = _COMBINED.match(line, tag.end()) if tag else None
-    return match
+    """The combined-format request of a line, as written or after whatever a syslog header
+    and tag put before it: Squid's (`<13>Jan  1 01:23:45 proxy squid: 10.0.0.5 - - [...`) or
+    a relay's, as a Cisco WSA's Apache-style access log arrives."""
+    return _COMBINED.match(line) or _INNER_COMBINED.search(line)
 
 
 def sniff_combined(head: bytes) -> bool:
