@@ -1098,14 +1098,17 @@ def test_unbound_replies_count_only_when_no_query_waits_for_them(tmp_path: Path)
 
 
 def test_squid_lines_without_a_host_are_no_error(tmp_path: Path) -> None:
-    """A scanner's 'GET /' sent to the proxy port, and Squid's own error pseudo-URLs."""
+    """A scanner's 'GET /' sent to the proxy port, and Squid's own error pseudo-URLs and
+    cache manager requests (squidclient, a monitoring agent)."""
     path = write(tmp_path, "access.log", (
         "1753229566.990      0 192.168.68.50 NONE_NONE/000 0 - "
         "error:transaction-end-before-headers - HIER_NONE/- -\n"
         "1753229580.417     15 192.168.68.50 NONE_NONE/400 3896 GET / - HIER_NONE/- text/html\n"
-        "1753229580.500     15 192.168.68.50 NONE_NONE/400 3896 OPTIONS * - HIER_NONE/- -\n"))
+        "1753229580.500     15 192.168.68.50 NONE_NONE/400 3896 OPTIONS * - HIER_NONE/- -\n"
+        "1486686388.768      0 10.1.1.4 TCP_MISS/200 2965 GET cache_object://localhost/5min - "
+        "HIER_NONE/- text/plain\n"))
     reader, found = observations(path)
-    assert (reader.format, reader.records, reader.malformed, found) == ("squid-native", 3, 0, [])
+    assert (reader.format, reader.records, reader.malformed, found) == ("squid-native", 4, 0, [])
 
 
 def test_squid_combined_logformat(tmp_path: Path) -> None:

@@ -73,12 +73,13 @@ def host_of(url: str) -> str:
 
 
 def names_a_host(url: str, method: str) -> bool:
-    """False for what Squid logs where a URL has no host: its own `error:` pseudo-URLs, a bare
-    path (`GET /` sent to the proxy port), `-`, `OPTIONS *`, and any other word that is not a
-    URL (`GET ahmet`, a request Squid refused with 400); CONNECT names `host:port`."""
+    """False for what Squid logs where a URL has no host: its own `error:` pseudo-URLs and
+    cache manager requests (`cache_object://localhost/5min`), a bare path (`GET /` sent to the
+    proxy port), `-`, `OPTIONS *`, and any other word that is not a URL (`GET ahmet`, a
+    request Squid refused with 400); CONNECT names `host:port`."""
     if method == "CONNECT":
         return not url.startswith(("error:", "/")) and url not in ("-", "*")
-    return "://" in url and not url.startswith("error:")
+    return "://" in url and not url.startswith(("error:", "cache_object:"))
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
