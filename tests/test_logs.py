@@ -670,23 +670,27 @@ def test_placeholders_are_no_names() -> None:
 
 
 @pytest.mark.parametrize("encoding", ["tsv", "json"])
-def test_zeek_mdns_service_names_are_skipped_quietly(tmp_path: Path, encoding: str) -> None:
+def test_zeek_mdns_service_names_and_update_keys_are_skipped_quietly(
+        tmp_path: Path, encoding: str) -> None:
     """mDNS names a service instance in any characters ("Kim's MacBook Air"): on the LAN's
-    own ports a name that is no host name is not an app's, and no malformed record either."""
-    rows = [("1700000000.1", "5353", "Kim\u2019s MacBook Air._companion-link._tcp.local"),
-            ("1700000000.2", "5353", "_googlecast._tcp.local"),
-            ("1700000000.3", "53", "bad name.example.org")]
+    own ports a name that is no host name is not an app's, and no malformed record either.
+    A TKEY's name is the key of a Windows secure dynamic update."""
+    rows = [("1700000000.1", "5353", "Kim\u2019s MacBook Air._companion-link._tcp.local", 1),
+            ("1700000000.2", "5353", "_googlecast._tcp.local", 1),
+            ("1700000000.3", "53", "bad name.example.org", 1),
+            ("1700000000.4", "53", "336-ms-7.1-6c1a.0b750ce3-de33", 249)]  # TKEY: no lookup
     if encoding == "tsv":
         text = ("#separator \\x09\n#path\tdns\n#fields\tts\tid.orig_h\tid.resp_p\tquery\tqtype\n"
-                + "".join(f"{ts}\t10.0.0.5\t{port}\t{query}\t1\n" for ts, port, query in rows))
+                + "".join(f"{ts}\t10.0.0.5\t{port}\t{query}\t{qtype}\n"
+                          for ts, port, query, qtype in rows))
     else:
         text = "".join(json.dumps({"ts": float(ts), "uid": "C1", "id.orig_h": "10.0.0.5",
-                                   "id.resp_p": int(port), "query": query, "qtype": 1}) + "\n"
-                       for ts, port, query in rows)
+                                   "id.resp_p": int(port), "query": query, "qtype": qtype})
+                       + "\n" for ts, port, query, qtype in rows)
     reader, found = observations(write(tmp_path, "dns.log", text))
     assert reader.format == f"zeek-dns-{encoding}"
     assert [(item.name, item.local) for _, item in found] == [("_googlecast._tcp.local", "mdns")]
-    assert reader.problems == [f"{tmp_path / 'dns.log'}:{len(rows) + 3 * (encoding == 'tsv')}: "
+    assert reader.problems == [f"{tmp_path / 'dns.log'}:{3 + 3 * (encoding == 'tsv')}: "
                                "invalid name 'bad name.example.org': characters not allowed in "
                                "a host name"]
 

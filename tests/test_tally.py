@@ -201,6 +201,8 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     text += row(fields, ts="1700000001", query="mdns.local", id_resp_p="5353")
     text += row(fields, ts="1700000001.5", query="Kim s iPad._airplay._tcp.local",
                 id_resp_p="5353")  # an mDNS service instance: no host name, but no error
+    text += row(fields, ts="1700000001.7", query="336-ms-7.1-6c1a.0b750ce3-de33-11e8-b8b9",
+                id_resp_p="53", qtype="249")  # TKEY: a secure update's key, no lookup
     text += "#separator \\x\n"  # cut short: malformed, and the tab stays the separator
     text += row(fields, ts="1700000002", query="after-bad-separator.example.org")
     moved = ["query", "ts", "id.orig_h", "id.resp_p", "qtype"]  # a later header, reordered
@@ -216,6 +218,7 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     assert fast_counts == counts
     assert counts[3] == 4  # before the header, too few fields, the bad name and separator
     assert any(key[0] == "after-bad-separator.example.org" for key in totals)
+    assert not any(key[0].startswith("336-ms-7") for key in totals)
     assert set(fast_problems) <= set(problems)
 
 

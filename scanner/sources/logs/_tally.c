@@ -743,8 +743,15 @@ tsv_line(Tally *self, void *context, const char *line, const char *end, long lon
         spans[2] = field_start[layout->port_at];
         lengths[2] = field_length[layout->port_at];
     }
-    int flag = layout->qtype_at >= 0 && field_length[layout->qtype_at] == 1 &&
-               field_start[layout->qtype_at][0] == '-';
+    int flag = 0;
+    if (layout->qtype_at >= 0) {
+        const char *qtype = field_start[layout->qtype_at];
+        Py_ssize_t qtype_length = field_length[layout->qtype_at];
+        if (qtype_length == 3 && (memcmp(qtype, "249", 3) == 0 || memcmp(qtype, "250", 3) == 0)) {
+            return 1;  /* TKEY, TSIG: a secure update's key exchange, not a lookup */
+        }
+        flag = qtype_length == 1 && qtype[0] == '-';
+    }
     return count_key(self, spans, lengths, flag, moment, number);
 }
 

@@ -61,6 +61,9 @@ JSON_MARKS = {
 # names ("Kim's MacBook._companion-link._tcp.local") may hold any character, so one that is
 # no host name is skipped there, not counted malformed.
 LOCAL_PORTS = {"5353": "mdns", "5355": "llmnr", "137": "netbios"}
+# TKEY and TSIG: the key exchange of Active Directory's secure dynamic updates, whose
+# 'query' is a key name (336-ms-7.1-6c1a.0b750ce3-…), not a lookup.
+NOT_LOOKUPS = {"249", "250"}
 UNSET = {"-", "(empty)", ""}
 NEWLINE = re.compile(rb"\n")
 
@@ -195,7 +198,7 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
                                 f"{len(parts)} fields where #fields names {len(fields)}")
             continue
         raw = parts[name_at]
-        if raw in UNSET:
+        if raw in UNSET or (qtype_at >= 0 and parts[qtype_at] in NOT_LOOKUPS):
             continue
         if how != "dns" and ":" in raw:
             raw = host_from_header(raw)
@@ -301,6 +304,8 @@ def _from_json(kind: str, record: dict[str, Any], number: int,
     nested = record["id"] if isinstance(record.get("id"), dict) else {}
     address = record.get("id.orig_h", nested.get("orig_h"))
     port = record.get("id.resp_p", nested.get("resp_p"))
+    if how == "dns" and str(record.get("qtype")) in NOT_LOOKUPS:
+        return None
     if how == "dns" and str(port) in LOCAL_PORTS:
         name = reader.names[raw] or None  # a service instance ("Kim's iPad._airplay…"): quiet
     else:
