@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import dns.message
 import pytest
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import GRE, IP, TCP, UDP
@@ -93,6 +94,15 @@ def test_dns_response_names_and_cname_chain() -> None:
         ("answer", "school.itslearning.com"), ("cname", "lb.example-cdn.net"),
         ("answer", "lb.example-cdn.net"),
     }
+
+
+def test_a_secure_update_key_exchange_is_no_lookup() -> None:
+    """Windows clients open a secure dynamic update with a TKEY query for a key name; Zeek
+    logs it in dns.log, and neither a capture nor the log stores it."""
+    key = dns.message.make_query("1068-ms-7.328-2f024d4.7a9463b8-b109-11ed", "TKEY")
+    frames = [ether() / IP(src=CLIENT, dst="192.0.2.53") / UDP(sport=40001, dport=53)
+              / Raw(wire) for wire in (key.to_wire(), QUERY)]
+    assert names(frames) == EXPECTED
 
 
 def test_cname_observations_know_their_alias() -> None:

@@ -13,6 +13,7 @@ from scanner.names import MAX_NAME
 
 QUERY, ANSWER, CNAME = "dns", "answer", "cname"
 TYPE_CNAME = 5
+KEY_EXCHANGES = (249, 250)  # TKEY, TSIG: a secure update's key name, not a lookup
 OPCODE_UPDATE = 5
 _MAX_POINTERS = 64
 
@@ -65,8 +66,9 @@ def read_name(message: bytes, offset: int) -> tuple[bytes | None, int]:
 def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | None]], str | None]:
     """(is_response, [(name, QUERY|ANSWER|CNAME, CNAME owner)], error or None) for one DNS message.
 
-    Queries contribute their question (or, for UPDATE, zone) names; responses the owner names
-    of their answer records and the targets of CNAME answers — the same fields tshark reports.
+    Queries contribute their question (or, for UPDATE, zone) names, except a TKEY or TSIG
+    key name; responses the owner names of their answer records and the targets of CNAME
+    answers — the same fields tshark reports.
     """
     if len(message) < 12:
         return False, [], "DNS header cut short"
@@ -79,8 +81,9 @@ def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | N
             name, offset = read_name(message, offset)
             if offset + 4 > len(message):
                 raise DNSFormatError("question cut short")
+            qtype = (message[offset] << 8) | message[offset + 1]
             offset += 4
-            if not response:
+            if not response and qtype not in KEY_EXCHANGES:
                 names.append((name, QUERY, None))
         if not response or (flags >> 11) & 0x0F == OPCODE_UPDATE:
             return response, names, None  # UPDATE: prerequisites, not answers
