@@ -241,7 +241,8 @@ def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
         tmp_path: Path) -> None:
     """Suricata 5-7 write a dns v2 answer in the flow's direction (the client as src_ip),
     eve v1 and Suricata 8 in the packet's (the client as dest_ip): the resolver, on port 53,
-    is never the device; an answer to an mDNS query stays a LAN name."""
+    is never the device; an answer to an mDNS query stays a LAN name. A TKEY's name is a
+    secure update's key, no lookup."""
     events = [
         {"src_ip": "10.0.2.15", "dest_ip": "10.0.2.3", "src_port": 42115, "dest_port": 53,
          "dns": {"version": 2, "type": "answer", "rrname": "raw.githubusercontent.com"}},
@@ -249,6 +250,8 @@ def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
          "dest_port": 39464, "dns": {"type": "answer", "id": 1, "rrname": "v1.example"}},
         {"src_ip": "10.0.2.16", "dest_ip": "224.0.0.251", "src_port": 5353, "dest_port": 5353,
          "dns": {"version": 2, "type": "answer", "rrname": "printer.local"}},
+        {"src_ip": "10.0.2.17", "dest_ip": "10.0.2.3", "src_port": 50000, "dest_port": 53,
+         "dns": {"type": "query", "rrname": "336-ms-7.1-6c1a.0b750ce3", "rrtype": "TKEY"}},
     ]
     path = write(tmp_path, "eve.json", "".join(
         json.dumps({"timestamp": "2020-02-04T11:30:04.398067+0000", "flow_id": flow,
