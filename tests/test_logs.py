@@ -884,8 +884,9 @@ def test_bind_single_digit_day_and_unbound_message_bodies(tmp_path: Path) -> Non
     reader, found = observations(unbound)
     assert (reader.format, reader.malformed) == ("unbound", 0)
     moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC).timestamp()
-    assert found == [
+    assert found == [  # a local zone's action names a lookup too (a reverse one: not stored)
         (1, Observation(moment, packed("10.0.0.5"), "profiles-prod-023.grafana.net", "dns")),
+        (2, Observation(moment, packed("127.0.0.1"), "20.100.0.10.in-addr.arpa", "dns")),
         (3, Observation(moment, packed("2001:db8::105b"), "www.msftconnecttest.com", "dns"))]
 
 
@@ -1071,6 +1072,43 @@ def test_bind_old_and_new_styles(tmp_path: Path) -> None:
         (3, "view.example", packed("10.0.0.6")),
     ]
     assert found[0][1].time == datetime(2022, 4, 7, 8, 8, 10, 43000, tzinfo=UTC).timestamp()
+
+
+def test_response_policy_hits_are_lookups_counted_once(tmp_path: Path) -> None:
+    """BIND's `rpz` category and Unbound's `rpz-log` and `log-local-actions` name the client
+    and the name a policy answered (a blocklist, often in a file of its own): a lookup. Where
+    the query (and reply) lines are in the same log, the hit repeats them."""
+    bind = write(tmp_path, "rpz.log", (
+        "09-Sep-2019 18:50:49.439 client @0x7faf8e004a00 ::1#54175 (use-application-dns.net): "
+        "rpz QNAME NXDOMAIN rewrite use-application-dns.net/AAAA/IN via use-application-dns.net"
+        ".mozilla.rpz\n"
+        "17-Mar-2020 09:34:49.887 rpz: info: client 192.168.123.10#53112 (casasur.cl): rpz QNAME "
+        "NODATA rewrite casasur.cl via casasur.cl.phishy.rpz.example\n"
+        "17-Mar-2020 09:35:00.001 queries: info: client @0x7f1 10.0.0.9#5000 (ads.example): "
+        "query: ads.example IN A + (10.0.0.53)\n"
+        "17-Mar-2020 09:35:00.002 rpz: info: client @0x7f1 10.0.0.9#5000 (ads.example): rpz QNAME "
+        "NXDOMAIN rewrite ads.example/A/IN via ads.example.blocklist.rpz\n"))
+    reader, found = observations(bind)
+    assert (reader.format, reader.records, reader.malformed) == ("bind9-named-syslog", 4, 0)
+    assert [(number, item.client, item.name) for number, item in found] == [
+        (1, packed("::1"), "use-application-dns.net"),
+        (2, packed("192.168.123.10"), "casasur.cl"), (3, packed("10.0.0.9"), "ads.example")]
+    unbound = write(tmp_path, "unbound.log", (
+        "[1791027875] unbound[687999:0] info: pub.example. always_nxdomain 192.168.1.50@59974 "
+        "ads.pub.example. A IN\n"
+        "Jun 26 10:51:57 dns unbound[1:1] info: rpz: applied [blocklist] bad.example. "
+        "rpz-nxdomain 10.0.0.7@57994 bad.example. A IN\n"
+        "[1791027880] unbound[687999:0] query: 10.0.0.8 track.example. A IN\n"
+        "[1791027880] unbound[687999:0] info: rpz: applied [blocklist] track.example. "
+        "rpz-nxdomain 10.0.0.8@40000 track.example. A IN\n"
+        "[1791027880] unbound[687999:0] reply: 10.0.0.8 track.example. A IN NXDOMAIN 0.0 0 40\n"
+        "[1791027881] unbound[687999:0] reply: 192.168.1.50 ads.pub.example. A IN NXDOMAIN "
+        "0.0 0 40\n"))
+    reader, found = observations(unbound, timezone=UTC)
+    assert (reader.format, reader.records, reader.malformed) == ("unbound", 6, 0)
+    assert [(number, item.client, item.name) for number, item in found] == [
+        (1, packed("192.168.1.50"), "ads.pub.example"), (2, packed("10.0.0.7"), "bad.example"),
+        (3, packed("10.0.0.8"), "track.example")]
 
 
 def test_unbound_replies_count_only_when_no_query_waits_for_them(tmp_path: Path) -> None:

@@ -225,6 +225,33 @@ class NameCache(dict[str, str | None]):
         return f"invalid name {raw[:80]!r}: {self.reasons.get(raw, 'rejected')}"
 
 
+class Repeats:
+    """Lookups a later line will repeat: a query's reply, the policy a resolver applied to
+    it. A server that logs both writes the query first; the later line is matched to it and
+    not counted again, and one whose query is not in the log (an excerpt, query logging off)
+    counts. Keys that are never repeated (most queries) are forgotten in bulk, like every
+    cache here."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[str, ...], int] = {}
+
+    def expect(self, key: tuple[str, ...]) -> None:
+        if len(self._waiting) >= CACHE_LIMIT:
+            self._waiting.clear()
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+
+    def matched(self, key: tuple[str, ...]) -> bool:
+        """Whether a line with this key repeats one already counted (it is then used up)."""
+        pending = self._waiting.get(key)
+        if not pending:
+            return False
+        if pending == 1:
+            del self._waiting[key]
+        else:
+            self._waiting[key] = pending - 1
+        return True
+
+
 class ClientCache(dict[str, bytes]):
     """Address text → packed address; b'' for text that is no address (the name still counts)."""
 

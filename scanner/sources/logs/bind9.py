@@ -9,9 +9,11 @@ A line is a named line when it carries a `named[pid]: ` syslog tag, starts with 
 `07-Apr-2022 08:08:10.043` time or the ISO 8601 time of `print-time iso8601(-utc)` (9.18+),
 or starts with `client ` (after `queries: ` and `info: ` when `print-category` and
 `print-severity` are on). Such a line without any time (`print-time no`) gets the file's
-modification time, or the runtime's when a container log wraps it. Only `query:` lines give a
-name;
-`query failed`, transfers, notifies and resolver chatter are valid lines without one.
+modification time, or the runtime's when a container log wraps it. `query:` lines give a
+name; `query failed`, transfers, notifies and resolver chatter are valid lines without one.
+A response policy zone's hit (`rpz` category: `client … (x.example): rpz QNAME NXDOMAIN
+rewrite x.example/A/IN via …`) is a lookup too, often logged to a file of its own; where the
+query line is in the same log, the hit is matched to it and not counted again (`Repeats`).
 Infoblox NIOS also writes RPZ hits as CEF lines (`RPZ-QNAME ... src=client ... rewrite
 name [A]`); those queries were answered by the policy zone and count as well.
 Time: BIND's own time (it has a year) if the line has one, else the syslog header's.
@@ -24,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, mostly
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, Repeats, mostly
 
 NAME = "bind9-named-syslog"
 _QUERY = re.compile(
@@ -35,6 +37,11 @@ _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 _TAG = re.compile(r"\bnamed\[\d+\]: ")
 _UNTIMED = re.compile(r"(?:[a-z-]+: ){0,2}client ")  # [category: ][severity: ]client
 _CEF_RPZ = re.compile(r"\|RPZ-[A-Z]+\|.*?\bsrc=(\S+).*?\brewrite (\S+) ")
+# The `rpz` category: 'client @0x… 10.0.0.5#54175 (x.example): rpz QNAME NXDOMAIN rewrite
+# x.example/AAAA/IN via x.example.policy.rpz' (9.10+; older ones without '/type/class').
+_RPZ = re.compile(
+    r"client (?:@0x[0-9a-fA-F]+ )?([0-9a-fA-F.:]+)#\d+(?: \([^)]*\))?:? "
+    r"(?:view [^:]*: )?rpz \S+ \S+ rewrite ([^\s/]+)")
 
 
 def sniff(head: bytes) -> bool:
@@ -54,6 +61,7 @@ def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, bad = reader.name_of, reader.clients, reader.bad
+    rewritten = Repeats()  # queries a response policy may rewrite next
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
@@ -62,7 +70,12 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             reader.not_a_record(number, line, "not a named log line")
             continue
         match = _QUERY.search(line)
-        if match is None:
+        if match is not None:
+            rewritten.expect((match.group(1), match.group(2).lower().rstrip(".")))
+        elif " rpz " in line and (match := _RPZ.search(line)) is not None:
+            if rewritten.matched((match.group(1), match.group(2).lower().rstrip("."))):
+                continue  # the policy applied to a query already counted
+        else:
             match = _CEF_RPZ.search(line) if "CEF:" in line else None
             if match is None:
                 continue

@@ -11,7 +11,10 @@ After `info: ` a query line is `client name type class`; a reply line adds rcode
 cached flag and size. When a server logs both, every lookup appears twice, the reply after
 the query: a reply counts only when no query of the same client, name and type is still
 waiting for it, so a file that starts with replies (an excerpt) or goes on with only
-replies (`log-queries` turned off) loses nothing and counts nothing twice. Other `info:` lines
+replies (`log-queries` turned off) loses nothing and counts nothing twice. The lines of
+`log-local-actions` and `rpz-log` name the client and the name a local zone or a response
+policy answered: a lookup too, matched to its query and reply in the same way (`Repeats`).
+Other `info:` lines
 (`resolving`, `response for`, start-up) are valid lines without a name. A message body
 without program or time (as OPNsense's log view exports it) gets the file's time.
 """
@@ -23,12 +26,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import CACHE_LIMIT, LogFormat, LogReader, Parsed, mostly
+from scanner.sources.logs.base import LogFormat, LogReader, Parsed, Repeats, mostly
 
 NAME = "unbound"
 # 'unbound[pid:thread]: ' or a bare '[pid:thread] ' (thread in hex: log.c prints it with %x)
 _TAG = re.compile(r"\bunbound(?:\[\d+(?::[0-9a-f]+)?\]:?|:) |^\[\d+:[0-9a-f]+\] (?=[a-z]+: )")
 _INFO = re.compile(r"(?:info|query|reply): (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
+# `log-local-actions` ('info: zone. always_nxdomain 10.0.0.5@59974 ads.zone. A IN') and
+# `rpz-log` ('info: rpz: applied [name] x. rpz-nxdomain 10.0.0.5@57994 x. A IN'): the client
+# and the name it asked for, which the policy answered.
+_ACTION = re.compile(r"info: (?:rpz: applied (?:\[[^\]]*\] )?)?\S+ \S+ "
+                     r"([0-9a-fA-F.:]+)@\d+ (\S+) (\S+) \S+\s*$")
 
 
 def sniff(head: bytes) -> bool:
@@ -37,7 +45,7 @@ def sniff(head: bytes) -> bool:
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, time_of = reader.name_of, reader.clients, reader.time_of
-    waiting: dict[tuple[str, str, str], int] = {}  # queries seen, their replies not yet
+    replies, actions = Repeats(), Repeats()  # of lookups counted from their query line
     number = 0
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
@@ -45,25 +53,28 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             reader.not_a_record(number, line, "not an unbound log line")
             continue
         match = _INFO.search(line, tag.end())
-        if match is None:
+        action = None if match else _ACTION.search(line, tag.end())
+        if match is None and action is None:
             continue
-        address, raw, kind, _class, reply = match.groups()
+        if match:
+            address, raw, kind, _class, reply = match.groups()
+        else:
+            address, raw, kind = action.groups()  # type: ignore[union-attr]
+            reply = None
         client = clients[address]
         if not client:
             continue  # 'info: resolving ...' and the like
         asked = (address, raw.lower(), kind)
         if reply:
-            pending = waiting.get(asked)
-            if pending:  # the answer to a query already counted
-                if pending == 1:
-                    del waiting[asked]
-                else:
-                    waiting[asked] = pending - 1
-                continue
+            if replies.matched(asked):
+                continue  # the reply to a lookup already counted
+        elif action:
+            if actions.matched(asked):
+                continue  # the policy applied to a query already counted
+            replies.expect(asked)
         else:
-            if len(waiting) >= CACHE_LIMIT:
-                waiting.clear()  # queries never answered: bounded, like every cache here
-            waiting[asked] = waiting.get(asked, 0) + 1
+            replies.expect(asked)
+            actions.expect(asked)
         name = name_of(number, raw)
         if name is None:
             continue
