@@ -1079,11 +1079,10 @@ def test_response_policy_hits_are_lookups_counted_once(tmp_path: Path) -> None:
     and the name a policy answered (a blocklist, often in a file of its own): a lookup. Where
     the query (and reply) lines are in the same log, the hit repeats them."""
     bind = write(tmp_path, "rpz.log", (
-        "09-Sep-2019 18:50:49.439 client @0x7faf8e004a00 ::1#54175 (use-application-dns.net): "
-        "rpz QNAME NXDOMAIN rewrite use-application-dns.net/AAAA/IN via use-application-dns.net"
-        ".mozilla.rpz\n"
-        "17-Mar-2020 09:34:49.887 rpz: info: client 192.168.123.10#53112 (casasur.cl): rpz QNAME "
-        "NODATA rewrite casasur.cl via casasur.cl.phishy.rpz.example\n"
+        "09-Sep-2019 18:50:49.439 client @0x7faf8e004a00 ::1#54175 (canary.example): "
+        "rpz QNAME NXDOMAIN rewrite canary.example/AAAA/IN via canary.example.policy.rpz\n"
+        "17-Mar-2020 09:34:49.887 rpz: info: client 192.168.123.10#53112 (phish.example): rpz "
+        "QNAME NODATA rewrite phish.example via phish.example.phishy.rpz.example\n"
         "17-Mar-2020 09:35:00.001 queries: info: client @0x7f1 10.0.0.9#5000 (ads.example): "
         "query: ads.example IN A + (10.0.0.53)\n"
         "17-Mar-2020 09:35:00.002 rpz: info: client @0x7f1 10.0.0.9#5000 (ads.example): rpz QNAME "
@@ -1091,8 +1090,8 @@ def test_response_policy_hits_are_lookups_counted_once(tmp_path: Path) -> None:
     reader, found = observations(bind)
     assert (reader.format, reader.records, reader.malformed) == ("bind9-named-syslog", 4, 0)
     assert [(number, item.client, item.name) for number, item in found] == [
-        (1, packed("::1"), "use-application-dns.net"),
-        (2, packed("192.168.123.10"), "casasur.cl"), (3, packed("10.0.0.9"), "ads.example")]
+        (1, packed("::1"), "canary.example"),
+        (2, packed("192.168.123.10"), "phish.example"), (3, packed("10.0.0.9"), "ads.example")]
     unbound = write(tmp_path, "unbound.log", (
         "[1791027875] unbound[687999:0] info: pub.example. always_nxdomain 192.168.1.50@59974 "
         "ads.pub.example. A IN\n"
