@@ -24,6 +24,9 @@ program's name and the time but the message does not (JSON logging, journald, RF
 classic syslog form `TIME program[pid]: message` is rebuilt; for formats that write no time
 themselves (CoreDNS) the wrapper's time is put in front. A line not wrapped like the rest is
 handed over as it is, and the format's parser judges it. Line numbers stay one for one.
+Of `docker compose logs` of a whole stack, each container's head lines are sniffed on their
+own (`service_heads`), and only the lines of the containers that write the chosen format are
+read; the others' become blank lines.
 """
 
 from __future__ import annotations
