@@ -801,6 +801,35 @@ def test_windows_dns_single_spaced_columns_and_lookups_only(tmp_path: Path) -> N
             (2, packed("10.200.1.222"), "www.example.eu", "answer")]
 
 
+def test_a_time_without_a_date_is_on_the_day_the_file_was_written(tmp_path: Path) -> None:
+    """Old `pihole -t` output keeps only the time of day: the file's last write gives the
+    date, the day before for a time after it."""
+    path = write(tmp_path, "pihole.log", (
+        "23:59:58 dnsmasq[784]: 34 10.0.0.5/56893 query[A] late.example from 10.0.0.5\n"
+        "00:00:01 dnsmasq[784]: 35 10.0.0.5/56893 query[A] early.example from 10.0.0.5\n"),
+        mtime=datetime(2026, 11, 28, 0, 5, tzinfo=UTC))
+    reader, found = observations(path, timezone=UTC)
+    assert (reader.format, reader.malformed) == ("dnsmasq", 0)
+    assert [(item.name, item.time) for _, item in found] == [
+        ("late.example", datetime(2026, 11, 27, 23, 59, 58, tzinfo=UTC).timestamp()),
+        ("early.example", datetime(2026, 11, 28, 0, 0, 1, tzinfo=UTC).timestamp())]
+
+
+def test_unbound_on_windows_and_copied_from_opnsense_columns(tmp_path: Path) -> None:
+    path = write(tmp_path, "unbound.log", (
+        "2024-11-29T19:53:44\tInformational\tunbound\t[49173:2] info: 10.0.0.5 a.example. A IN\n"
+        "2024-11-29T19:53:45   Informational   unbound   [49173:2] query: 10.0.0.6 b.example. "
+        "AAAA IN\n"
+        "[1488985948] C:\\Program Files (x86)\\Unbound\\unbound.exe[332:0] info: 10.0.0.7 "
+        "c.example. A IN\n"))
+    reader, found = observations(path, timezone=UTC)
+    assert (reader.format, reader.malformed) == ("unbound", 0)
+    second = datetime(2024, 11, 29, 19, 53, 44, tzinfo=UTC).timestamp()
+    assert [(item.client, item.name, item.time) for _, item in found] == [
+        (packed("10.0.0.5"), "a.example", second), (packed("10.0.0.6"), "b.example", second + 1),
+        (packed("10.0.0.7"), "c.example", 1488985948.0)]
+
+
 def test_months_in_the_language_journalctl_writes_them(tmp_path: Path) -> None:
     """`journalctl` writes the month in the machine's language: Dutch, German, French,
     Portuguese, Swedish and Italian servers."""

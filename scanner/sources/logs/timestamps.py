@@ -16,6 +16,7 @@ import functools
 import re
 import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import time as dt_time
 
 MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
@@ -51,6 +52,7 @@ _WINDOWS = re.compile(
 _CLF = re.compile(  # common log format, as web servers and Squid's `logformat combined` write it
     r"\[?(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: ([+-]\d{4}))?")
 _EPOCH = re.compile(r"\[?(\d{9,10}(?:\.\d+)?)\]?(?:\s|$)")
+_TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d\d):(\d\d)(?:[.,](\d+))?(?:\s|$)")  # `pihole -t`
 _ZONE_NAMES = {
     "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120,
     "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "IST": 330, "EST": -300, "EDT": -240,
@@ -148,7 +150,20 @@ class Clock:
         match = _WINDOWS.match(text)
         if match:
             return self._windows(match)
+        match = _TIME_OF_DAY.match(text)
+        if match:
+            return self._time_of_day(match)
         raise ValueError(f"unreadable time {text[:40]!r}")
+
+    def _time_of_day(self, match: re.Match[str]) -> float:
+        """A time without a date (old `pihole -t` output, '14:51:01 dnsmasq[784]: …'): on
+        the day the file was last written, or the day before when that would be later."""
+        hour, minute, second, fraction = match.groups()
+        written = datetime.fromtimestamp(self.reference, self.zone)
+        moment = datetime.combine(written.date(), dt_time(int(hour), int(minute), int(second),
+                                                          _fraction(fraction)))
+        value = self.local(moment)
+        return value - 86_400 if value > self.reference + 60 else value
 
     def fields(self, date: str, time: str, zone: str | None) -> float:
         """Firewall key=value times: `date` and `time` fields in the zone `zone` names (an

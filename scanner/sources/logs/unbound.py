@@ -29,8 +29,11 @@ from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, Repeats, mostly
 
 NAME = "unbound"
-# 'unbound[pid:thread]: ' or a bare '[pid:thread] ' (thread in hex: log.c prints it with %x)
-_TAG = re.compile(r"\bunbound(?:\[\d+(?::[0-9a-f]+)?\]:?|:) |^\[\d+:[0-9a-f]+\] (?=[a-z]+: )")
+# 'unbound[pid:thread]: ' (on Windows 'unbound.exe[pid:thread] '), a bare '[pid:thread] '
+# (thread in hex: log.c prints it with %x), or OPNsense's log view copied as columns:
+# '2024-11-29T19:53:44   Informational   unbound   [49173:2] info: …'
+_TAG = re.compile(r"\bunbound(?:\.exe)?(?:\[\d+(?::[0-9a-f]+)?\]:?|:) "
+                  r"|^\[\d+:[0-9a-f]+\] (?=[a-z]+: )|\bunbound\s+\[\d+:[0-9a-f]+\] (?=[a-z]+: )")
 _INFO = re.compile(r"(?:info|query|reply): (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
 # `log-local-actions` ('info: zone. always_nxdomain 10.0.0.5@59974 ads.zone. A IN') and
 # `rpz-log` ('info: rpz: applied [name] x. rpz-nxdomain 10.0.0.5@57994 x. A IN'): the client
