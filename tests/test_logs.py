@@ -272,6 +272,28 @@ def test_a_real_suricata_5_log_has_one_device_not_its_resolver() -> None:
     assert {item.client for _, item in found} == {packed("10.0.2.15")}  # not 10.0.2.3
 
 
+def test_suricata_alert_on_the_servers_packet_names_the_client_as_device(
+        tmp_path: Path) -> None:
+    """An alert is written in its packet's direction: one raised on the server's reply has
+    the server as src_ip (Suricata 7 says `"direction":"to_client"`; before it, the web port
+    is on the source side)."""
+    events = [
+        {"src_ip": "198.255.46.10", "src_port": 443, "dest_ip": "192.168.1.28",
+         "dest_port": 51922, "direction": "to_client", "tls": {"sni": "a.example"}},
+        {"src_ip": "198.255.46.11", "src_port": 443, "dest_ip": "192.168.1.29",
+         "dest_port": 51923, "tls": {"sni": "b.example"}},
+        {"src_ip": "192.168.1.30", "src_port": 51924, "dest_ip": "8.8.4.4", "dest_port": 443,
+         "direction": "to_server", "tls": {"sni": "dns.google"}},
+    ]
+    path = write(tmp_path, "eve.json", "".join(
+        json.dumps({"timestamp": "2024-10-27T14:22:14.949407+0000", "event_type": "alert",
+                    "alert": {"signature": "ET INFO"}, **event}) + "\n" for event in events))
+    _, found = observations(path)
+    assert [(item.name, item.client) for _, item in found] == [
+        ("a.example", packed("192.168.1.28")), ("b.example", packed("192.168.1.29")),
+        ("dns.google", packed("192.168.1.30"))]
+
+
 def test_suricata_alerts_about_dns_queries(tmp_path: Path) -> None:
     """Suricata 5-7 write the DNS part of an alert as a `query` list; the alert may be the
     only event for the lookup."""

@@ -11,7 +11,8 @@
   `request` and `response`); all are read. Answer records (CNAME targets, addresses) are
   not: they repeat what the server said, so of v1's answer events only a response's first,
   whose owner is the name asked for, counts.
-- tls `sni`, http `hostname` (port removed), quic `sni`.
+- tls `sni`, http `hostname` (port removed), quic `sni`; the client is src_ip, except in
+  an alert raised on the server's packet (`"direction":"to_client"`), where it is dest_ip.
 - An event without any of those objects (flow, netflow, stats, ssh, smb..., most of a busy
   sensor's file) is not decoded at all once it looks whole (a JSON object with an
   `event_type`): it cannot name anything, and decoding was most of the time spent.
@@ -43,6 +44,7 @@ NAME = "suricata-eve"
 SKIP_EVENTS = {"fileinfo", "flow", "netflow", "stats", "drop", "anomaly"}
 SERVER_PORTS = {53, 853, 5353, 5355, 137}  # DNS, DNS over TLS, mDNS, LLMNR, NetBIOS
 KEY_EXCHANGES = {"TKEY", "TSIG"}  # a secure dynamic update's key name: no lookup
+WEB_PORTS = {80, 443, 8080, 8443}
 Found = tuple[str, str, str, str | None]  # raw name, how, client's field, server port's field
 
 
@@ -89,8 +91,18 @@ def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]) 
                             ("quic", "sni", "quic")):
         value = record.get(key)
         if isinstance(value, dict) and isinstance(value.get(field), str):
-            found.append((host_from_header(value[field]), how, "src_ip", None))
+            found.append((host_from_header(value[field]), how, _visitor(record), None))
     return found
+
+
+def _visitor(record: dict[str, Any]) -> str:
+    """The client's address field for a visit: src_ip in tls, http and quic events (written
+    in the flow's direction), dest_ip for an alert raised on a packet from the server (its
+    `direction`, from Suricata 7; before it, a web port on the source side)."""
+    if record.get("direction") == "to_client" or (
+            record.get("src_port") in WEB_PORTS and record.get("dest_port") not in WEB_PORTS):
+        return "dest_ip"
+    return "src_ip"
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
