@@ -951,6 +951,38 @@ def test_fortigate_eventtime_and_offsets() -> None:
     assert {observation.name for observation in dns} == {"elastic.example.com", "elastic.co"}
 
 
+def test_fortigate_relayed_times(tmp_path: Path) -> None:
+    """FortiAnalyzer relays write tz="UTC+1:00"; an eventtime after the file was written (a
+    relay's or a sanitiser's, decades ahead) gives way to date and time."""
+    head = ('<185>logver=600050268 tz="UTC+1:00" devname="FGT" date=2020-03-27 time=16:58:31 '
+            'logid="0419016384" type="utm" subtype="{subtype}" eventtime=3285324711 '
+            'srcip={client} dstip=172.2.193.1 service="HTTPS" dstport=443 {extra}'
+            'hostname="{host}"\n')
+    path = write(tmp_path, "fortigate.log", "".join(head.format(**fields) for fields in [
+        {"subtype": "webfilter", "client": "10.0.0.5", "extra": "", "host": "www.wikiwijs.nl"},
+        {"subtype": "ips", "client": "10.0.0.6", "extra": 'direction="outgoing" ',
+         "host": "bad.example"}]), mtime=datetime(2026, 11, 28, tzinfo=UTC))
+    reader, found = observations(path)
+    assert (reader.format, reader.records, reader.malformed) == ("fortigate-kv", 2, 0)
+    moment = datetime(2020, 3, 27, 15, 58, 31, tzinfo=UTC).timestamp()
+    assert found == [(1, Observation(moment, packed("10.0.0.5"), "www.wikiwijs.nl", "sni")),
+                     (2, Observation(moment, packed("10.0.0.6"), "bad.example", "sni"))]
+
+
+def test_paloalto_export_with_column_names(tmp_path: Path) -> None:
+    """A CSV exported from the web UI starts with the column names: not a malformed line."""
+    path = write(tmp_path, "threat.csv", (
+        "Domain,Receive Time,Serial #,Type,Threat/Content Type,Config Version,Generate Time,"
+        "Source address\n" + "".join(
+            f"1,2026/09/08 17:18:0{n},023001021706,THREAT,url,2049,2026/09/08 17:18:0{n},"
+            f"10.0.0.2{n},142.250.1.1,0.0.0.0,0.0.0.0,Rule,,,ssl,vsys1,LAN,WAN,e1/2,e1/1,Fwd,"
+            f"2026/09/08 17:18:0{n},1,1,5000{n},443,0,0,0x0,tcp,alert,\"site{n}.example/\","
+            "(9999),search-engines,informational,client-to-server\n" for n in range(3))))
+    reader, found = observations(path, timezone=UTC)
+    assert (reader.format, reader.records, reader.malformed) == ("paloalto-csv", 3, 0)
+    assert [item.name for _, item in found] == ["site0.example", "site1.example", "site2.example"]
+
+
 def test_paloalto_dns_security_lookups(tmp_path: Path) -> None:
     """PAN-OS logs a lookup DNS Security caught as THREAT/spyware of a `dns*` application,
     the name in the misc field; other spyware and vulnerability entries hold no name."""

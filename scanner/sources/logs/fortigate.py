@@ -24,7 +24,7 @@ from scanner.extract import Observation
 from scanner.names import host_from_header
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, key_values, mostly
 from scanner.sources.logs.squid import host_of
-from scanner.sources.logs.timestamps import Clock
+from scanner.sources.logs.timestamps import FUTURE_SLACK, Clock
 
 NAME = "fortigate-kv"
 _LOGID = re.compile(r"[\s,]logid=")  # pairs apart by spaces, or by commas (`format csv`)
@@ -37,10 +37,14 @@ def sniff(head: bytes) -> bool:
 
 
 def event_time(fields: dict[str, str], clock: Clock) -> float:
-    """eventtime if present (its digit count gives the unit), else date, time and tz."""
+    """eventtime if present (its digit count gives the unit), else date, time and tz; an
+    eventtime after the file was written (a relay's or a sanitiser's, decades ahead) gives
+    way to date and time."""
     stamp = fields.get("eventtime", "")
     if stamp.isdigit():
-        return int(stamp) / 10 ** max(0, 3 * ((len(stamp) - 10 + 2) // 3))
+        moment = int(stamp) / 10 ** max(0, 3 * ((len(stamp) - 10 + 2) // 3))
+        if moment <= clock.reference + FUTURE_SLACK or "date" not in fields:
+            return moment
     return clock.fields(fields["date"], fields["time"], fields.get("tz"))
 
 

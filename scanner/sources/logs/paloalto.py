@@ -10,8 +10,9 @@ looked up; PAN-OS 8 and 9 leave it empty and name it only in the threat, field 3
 `Suspicious DNS Query (generic:comparetvs.net)(320511141)`). The host is seen as `sni`
 when the application is `ssl`, as `http` for other
 URLs and as `dns` for lookups. TRAFFIC, SYSTEM, CONFIG and other THREAT subtypes are valid
-lines without a name. Times are the firewall's local time without zone, read in the
-reader's zone.
+lines without a name. A CSV exported from the web UI starts with a row of column names
+(`Domain,Receive Time,Serial #,…`), which is skipped. Times are the firewall's local time
+without zone, read in the reader's zone.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ GENERATED, SOURCE, APPLICATION, MISC, THREAT = 6, 7, 14, 31, 32
 _THREAT_NAME = re.compile(r"\([^():\s]*:([^():\s]+)\)\(\d+\)\s*$")  # '(generic:x.net)(3205)'
 
 
+_HEADER = re.compile(r"(?:Domain|FUTURE_USE),Receive Time,Serial ")  # a web UI export's
+
+
 def sniff(head: bytes) -> bool:
-    return mostly(head, _RECORD.search)
+    return mostly(head, lambda line: _RECORD.search(line) or _HEADER.match(line))
 
 
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
@@ -43,7 +47,10 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     for number, line in enumerate(lines, reader.first_line):
         match = _RECORD.search(line)
         if match is None:
-            reader.not_a_record(number, line, "not a PAN-OS CSV log line")
+            if _HEADER.match(line):
+                reader.skipped += 1  # the column names of a CSV exported from the web UI
+            else:
+                reader.not_a_record(number, line, "not a PAN-OS CSV log line")
             continue
         if match.group(3) != "THREAT" or (",url," not in line and ",spyware," not in line):
             continue

@@ -67,15 +67,20 @@ def local_day(hour: int) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(hour * 3600))
 
 
+_OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d\d))?\Z")
+
+
 def zone_from_text(text: str) -> tzinfo | None:
-    """'+0200', '-05:00', 'Z', 'CEST' → a fixed zone; None when not known."""
+    """'+0200', '-05:00', 'UTC+1:00' (FortiAnalyzer), 'Z', 'CEST' → a fixed zone; None when
+    not known."""
     text = text.strip().strip('"')
-    if text[:1] in "+-" and text[1:].replace(":", "").isdigit():
-        digits = text[1:].replace(":", "")
-        minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
-        return timezone(timedelta(minutes=-minutes if text[0] == "-" else minutes))
-    offset = _ZONE_NAMES.get(text.upper())
-    return None if offset is None else timezone(timedelta(minutes=offset))
+    offset = _OFFSET.match(text)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        total = int(hours) * 60 + int(minutes or 0)
+        return timezone(timedelta(minutes=-total if sign == "-" else total))
+    named = _ZONE_NAMES.get(text.upper())
+    return None if named is None else timezone(timedelta(minutes=named))
 
 
 def _fraction(digits: str | None) -> int:
