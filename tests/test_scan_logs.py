@@ -97,6 +97,29 @@ def hits(app) -> int:
     return sum(item["hits"] for item in app.json("domains"))
 
 
+@pytest.mark.parametrize("counted", [False, True], ids=["python", "tally"])
+def test_the_resolver_asking_itself_is_no_device(app, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 counted: bool) -> None:
+    """Pi-hole looks up pi.hole from 127.0.0.1 every half minute, and a local process asks
+    through ::1: the lookups count, but the server is no device of the school."""
+    if not counted:
+        monkeypatch.setattr(LogReader, "can_count", property(lambda self: False))
+    log = tmp_path / "pihole.log"
+    log.write_text("".join(
+        f"Sep  8 16:00:{second:02d} dnsmasq[577]: query[A] {name} from {client}\n"
+        for second, (name, client) in enumerate([
+            ("pi.hole", "127.0.0.1"), ("pi.hole", "127.0.0.1"), ("api.github.com", "::1"),
+            ("api.github.com", "10.0.0.5"), ("www.wikiwijs.nl", "10.0.0.6")])))
+    app("scan", str(log))
+    stored = sqlite3.connect(app.database)
+    assert sorted(stored.execute(
+        "SELECT d.domain, d.hits, count(DISTINCT x.device_id) FROM domains d LEFT JOIN "
+        "device_days x ON x.domain_id = d.id GROUP BY d.domain")) == [
+        ("api.github.com", 2, 1), ("pi.hole", 2, 0), ("www.wikiwijs.nl", 1, 1)]
+    assert stored.execute("SELECT count(*) FROM devices").fetchone() == (2,)
+
+
 def test_a_growing_log_is_read_only_where_it_grew(app, tmp_path: Path) -> None:
     log = tmp_path / "pihole.log"
     log.write_text(pihole_lines(0, 300))

@@ -7,6 +7,7 @@ as it was after the last whole batch and a re-run continues from there without c
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,6 +34,14 @@ def is_reverse_lookup(name: str) -> bool:
     least of all linked to the device that looked itself up."""
     return name.endswith(REVERSE_ZONES) and (
         name in REVERSE_ZONES or name.endswith((".in-addr.arpa", ".ip6.arpa")))
+
+
+def is_device(client: bytes) -> bool:
+    """A client address that is a device: not none, and not loopback, the resolver itself
+    (Pi-hole asking for pi.hole, a local process), whose lookups count but whose host is no
+    device of the school."""
+    return bool(client) and not (len(client) in (4, 16)
+                                 and ipaddress.ip_address(client).is_loopback)
 
 
 def seen_as(bits: int) -> list[str]:
@@ -210,7 +219,7 @@ class InventoryWriter:
             known = who.get(client)
             if known is None:
                 known = who[client] = (self.segment_of(client),
-                                       self.pseudonymise(client) if client else "")
+                                       self.pseudonymise(client) if is_device(client) else "")
             segment, device = known
             key = (day, segment, name)
             if how in CONTACTS:
