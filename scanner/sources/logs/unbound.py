@@ -14,9 +14,9 @@ waiting for it, so a file that starts with replies (an excerpt) or goes on with 
 replies (`log-queries` turned off) loses nothing and counts nothing twice. The lines of
 `log-local-actions` and `rpz-log` name the client and the name a local zone or a response
 policy answered: a lookup too, matched to its query and reply in the same way (`Repeats`).
-Other `info:` lines
-(`resolving`, `response for`, start-up) are valid lines without a name. A message body
-without program or time (as OPNsense's log view exports it) gets the file's time.
+Other `info:` lines (`resolving`, `response for`, start-up) are valid lines without a name.
+A message body without program or time (as OPNsense's log view exports it) gets the file's
+time.
 """
 
 from __future__ import annotations
@@ -56,14 +56,14 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             reader.not_a_record(number, line, "not an unbound log line")
             continue
         match = _INFO.search(line, tag.end())
-        action = None if match else _ACTION.search(line, tag.end())
-        if match is None and action is None:
-            continue
-        if match:
+        if match is not None:
             address, raw, kind, _class, reply = match.groups()
+            action = False
         else:
-            address, raw, kind = action.groups()  # type: ignore[union-attr]
-            reply = None
+            policy = _ACTION.search(line, tag.end())
+            if policy is None:
+                continue
+            (address, raw, kind), reply, action = policy.groups(), None, True
         client = clients[address]
         if not client:
             continue  # 'info: resolving ...' and the like
