@@ -1010,6 +1010,26 @@ def test_paloalto_dns_security_lookups(tmp_path: Path) -> None:
                      (4, Observation(moment, packed("10.0.0.26"), "sink.example", "dns"))]
 
 
+def test_coredns_through_kubectl_timestamps_with_banner_klog_and_loop_probe(
+        tmp_path: Path) -> None:
+    """`kubectl logs --prefix --timestamps` puts a time before the banner and client-go's
+    klog lines, which name nothing; the loop plugin asks itself a random HINFO name."""
+    prefix = "[pod/coredns-7c9d4b8f6d-5kq2w/coredns] 2026-10-05T19:25:{second}.380819918Z "
+    lines = [".:53", "CoreDNS-1.12.3", "linux/amd64, go1.24.6, 6e7b8a1",
+             "W1005 19:26:26.000117       1 reflector.go:561] failed to list *v1.Service",
+             '[INFO] 127.0.0.1:48899 - 63371 "HINFO IN 3388893353626257077.643398171450697041. '
+             'udp 57 false 512" NXDOMAIN qr,rd,ra 57 0.01s',
+             '[INFO] 10.244.0.7:41675 - 59925 "A IN github.com. udp 28 false 512" NOERROR '
+             'qr,rd,ra 62 0.002s']
+    path = write(tmp_path, "coredns.log", "".join(
+        prefix.format(second=10 + n) + line + "\n" for n, line in enumerate(lines)))
+    reader, found = observations(path)
+    assert (reader.format, reader.records, reader.malformed) == ("coredns", 6, 0)
+    assert found == [(6, Observation(
+        datetime(2026, 10, 5, 19, 25, 15, 380819, tzinfo=UTC).timestamp(),
+        packed("10.244.0.7"), "github.com", "dns"))]
+
+
 def test_coredns_early_and_unquoted_lines(tmp_path: Path) -> None:
     """CoreDNS 1.2 wrote the time in brackets and no level; a Corefile `log` format may drop
     the quotes around the question."""

@@ -7,8 +7,9 @@
 CoreDNS writes no time itself (up to 1.2 it did, in brackets); a container runtime or
 journald may put one in front, after the pod and container names stern writes first. A line
 without one gets the file's modification time (the closest thing to "when" there is).
-Other plugin lines (`[INFO] plugin/reload: ...`, `[WARNING] ...`) and the start-up banner
-are valid lines without a name.
+Other plugin lines (`[INFO] plugin/reload: ...`, `[WARNING] ...`, the errors plugin's failed
+forwards), client-go's klog lines, the start-up banner and the loop plugin's HINFO probe of
+itself are valid lines without a name.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ from scanner.sources.logs.timestamps import Clock
 NAME = "coredns"
 # '[INFO] client:port - id "TYPE CLASS name. ...'; some Corefiles drop the quotes; CoreDNS
 # 1.2 and before wrote no level but the time, in brackets: 'client:port - [07/Sep/2018:...] id'.
-_QUERY = re.compile(r"(?:\[[A-Z]+\] (\S+):\d+ - |^(\S+):\d+ - \[([^\]]+)\] )\d+ \"?\S+ \S+ (\S+) ")
+_QUERY = re.compile(
+    r"(?:\[[A-Z]+\] (\S+):\d+ - |^(\S+):\d+ - \[([^\]]+)\] )\d+ \"?(\S+) \S+ (\S+) ")
 _LEVEL = re.compile(r"\[(?:INFO|DEBUG|WARNING|ERROR|FATAL)\] ")
-_BANNER = re.compile(r"\s*(?:CoreDNS-|\S*:\d+\s*$|linux/|\.:\d+)")
+# The start-up banner and client-go's klog lines ('W1005 19:26:26.000117 1 reflector.go:…'),
+# after the time `kubectl logs --timestamps` or a runtime puts first.
+_BANNER = re.compile(r"\s*(?:\d{4}-\d\d-\d\dT\S+\s+)?"
+                     r"(?:CoreDNS-|\S*:\d+\s*$|linux/|\.:\d+|[IWEF]\d{4} \d\d:\d\d:\d\d)")
+# The loop plugin's own probe: 'HINFO IN 3388893353626257077.643398171450697041.' from itself.
+_PROBES = {"HINFO"}
 
 
 def sniff(head: bytes) -> bool:
@@ -63,7 +70,9 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             elif not _LEVEL.search(line) and not _BANNER.match(line):
                 bad(number, "not a CoreDNS log line")
             continue
-        address, early, stamp, raw = match.groups()
+        address, early, stamp, kind, raw = match.groups()
+        if kind in _PROBES:
+            continue
         name = name_of(number, raw)
         if name is None:
             continue
