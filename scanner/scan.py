@@ -265,6 +265,7 @@ class Scanner:
         finally:
             stats.records = reader.records
             stats.malformed = reader.malformed
+            stats.invalid_names = reader.invalid_names
             stats.names = found
             stats.notes = list(reader.problems)  # already `file:line: reason`
             if reader.warning:

@@ -491,7 +491,7 @@ def test_pihole_database_rows(tmp_path: Path) -> None:
         (1, Observation(1700000000.0, packed("10.1.2.3"), "classroom.google.com", "dns")),
         (4, Observation(1700000003.0, packed("fd00::1"), "magister.net", "dns")),
     ]
-    assert (reader.records, reader.malformed) == (4, 1)
+    assert (reader.records, reader.malformed, reader.invalid_names) == (4, 0, 1)
     assert reader.problems == [
         f"{database}:2: invalid name 'bad name!': characters not allowed in a host name"]
 
@@ -565,7 +565,8 @@ def test_malformed_lines_are_counted_with_their_place(tmp_path: Path) -> None:
     path = write(tmp_path, "pihole.log", text)
     reader, found = observations(path)
     assert [number for number, _ in found] == [1, 8]
-    assert (reader.lines, reader.skipped, reader.records, reader.malformed) == (9, 1, 8, 4)
+    assert (reader.lines, reader.skipped, reader.records, reader.malformed,
+            reader.invalid_names) == (9, 1, 8, 3, 1)
     assert reader.problems == [
         f"{path}:3: not a dnsmasq log line",
         f"{path}:4: invalid name 'bad_name..com': empty label",
@@ -592,7 +593,7 @@ def test_zeek_tsv_rows_that_cannot_be_read_are_counted_with_their_place(tmp_path
         (9, 1700000002.5, "mail.example.net")]  # a masked time reads as 0, ISO 8601 as such
     assert reader.problems == [f"{path}:5: invalid name 'bad_name..com': empty label",
                                f"{path}:7: unreadable time 'yesterday'"]
-    assert (reader.records, reader.malformed) == (6, 2)
+    assert (reader.records, reader.malformed, reader.invalid_names) == (6, 1, 1)
 
 
 def test_dnsmasq_without_a_tag_pi_hole_6_and_standard_output(tmp_path: Path) -> None:

@@ -445,6 +445,22 @@ def test_a_zeek_log_whose_tabs_became_spaces_is_refused_plainly(app, tmp_path: P
     assert "no names in" not in result.stderr
 
 
+def test_invalid_names_in_a_log_are_counted_as_such_not_as_the_wrong_format(
+        app, tmp_path: Path) -> None:
+    """A DNS tunnel's payload ('3x6-.57-.aSXm/3hqP*pn4k.x.example') is a well-formed lookup
+    of no host name: counted as an invalid name, as a capture counts it, with its place."""
+    log = tmp_path / "pihole.log"
+    log.write_text("".join(
+        f"Jan 15 00:51:0{n} dnsmasq[14522]: query[TXT] 3x6-.{n}-.aSXm/3hqP*pn4k.x.example "
+        f"from 10.0.0.5\n" for n in range(3)) +
+        "Jan 15 00:51:09 dnsmasq[14522]: query[A] www.wikiwijs.nl from 10.0.0.5\n")
+    result = app("scan", str(log))
+    assert ("Scanned 1 file(s): 0 packets, 4 log records, 1 names, 0 malformed, "
+            "3 invalid names skipped") in result.stderr
+    assert f"{log}:1: invalid name '3x6-.0-.aSXm/3hqP*pn4k.x.example'" in result.stderr
+    assert "probably the wrong format" not in result.stderr
+
+
 def test_a_log_with_records_but_no_names_says_so(app, tmp_path: Path) -> None:
     log = tmp_path / "waf.log"
     log.write_text('<142>2021:05:19-09:43:16 fw httpd: id="0299" srcip="198.51.100.7" '

@@ -51,8 +51,8 @@ def line_by_line(path: Path, format_name: str) -> tuple[Totals, tuple[int, ...],
         entry = totals.setdefault(key, [0, item.time, item.time])
         entry[0] += 1
         entry[1], entry[2] = min(entry[1], item.time), max(entry[2], item.time)
-    return totals, (reader.lines, reader.records, reader.skipped, reader.malformed), \
-        reader.problems
+    return totals, (reader.lines, reader.records, reader.skipped, reader.malformed,
+                    reader.invalid_names), reader.problems
 
 
 def counted(path: Path, format_name: str, done: int = 0) -> tuple[Totals, tuple[int, ...],
@@ -68,8 +68,8 @@ def counted(path: Path, format_name: str, done: int = 0) -> tuple[Totals, tuple[
             entry = totals.setdefault((name, how, client, day, local, owner), [0, first, last])
             entry[0] += hits
             entry[1], entry[2] = min(entry[1], first), max(entry[2], last)
-    return totals, (reader.lines, reader.records, reader.skipped, reader.malformed), \
-        reader.problems, ends
+    return totals, (reader.lines, reader.records, reader.skipped, reader.malformed,
+                    reader.invalid_names), reader.problems, ends
 
 
 needs_tally = pytest.mark.skipif(base.Tally is None, reason=WITHOUT_TALLY)
@@ -216,7 +216,7 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     fast_totals, fast_counts, fast_problems, _ends = counted(path, "zeek-dns-tsv")
     assert fast_totals == totals
     assert fast_counts == counts
-    assert counts[3] == 4  # before the header, too few fields, the bad name and separator
+    assert counts[3:] == (3, 1)  # before the header, too few fields, separator; a bad name
     assert any(key[0] == "after-bad-separator.example.org" for key in totals)
     assert not any(key[0].startswith("336-ms-7") for key in totals)
     assert set(fast_problems) <= set(problems)

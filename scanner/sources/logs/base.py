@@ -285,6 +285,7 @@ class LogReader:
         self.lines = 0
         self.skipped = 0
         self.malformed = 0
+        self.invalid_names = 0
         self.problems: list[str] = []
         self.names = NameCache()
         self.clients = ClientCache()
@@ -324,11 +325,19 @@ class LogReader:
             self.bad(number, reason)
 
     def name_of(self, number: int, raw: str) -> str | None:
-        """The normalised name, or None: an address (dropped quietly) or no name (malformed)."""
+        """The normalised name, or None: an address (dropped quietly) or no host name (an
+        invalid name: a well-formed record naming something no host can be called)."""
         name = self.names[raw]
         if name is None:
-            self.bad(number, self.names.why(raw))
+            self.invalid(number, raw)
         return name or None
+
+    def invalid(self, number: int, raw: str, records: int = 1) -> None:
+        """Count records whose name is no host name (a tunnel's payload, a typo with a space),
+        apart from malformed ones, as a capture counts them; the first few are shown."""
+        self.invalid_names += records
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(f"{self.path}:{number}: {self.names.why(raw)}")
 
     def time_of(self, number: int, text: str) -> float | None:
         """The time at the start of `text`, or None when unreadable (counted malformed)."""
@@ -363,7 +372,7 @@ class LogReader:
             self.lines = max(self.lines, self.first_line - 1)
 
     def _restart(self) -> None:
-        self.lines = self.skipped = self.malformed = 0
+        self.lines = self.skipped = self.malformed = self.invalid_names = 0
         self.read = None
         self.problems = []
         self.position = 0
@@ -471,10 +480,9 @@ class LogReader:
         return found
 
     def unnamed(self, row: TallyRow, raw: str) -> None:
-        """A drained row whose name is no name: every line of it is malformed; the first is
-        shown."""
-        self.bad(row[8], self.names.why(raw))
-        self.malformed += row[5] - 1
+        """A drained row whose name is no host name: every line of it names an invalid name;
+        the first is shown."""
+        self.invalid(row[8], raw, row[5])
 
     def _decoded(self, header: list[bytes], source: Iterable[bytes]) -> Iterator[str]:
         """Text lines (newlines as \\n, bad UTF-8 as U+FFFD), counting the bytes read.

@@ -57,7 +57,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if name is None:
             name = names[candidates[0]]
             if name is None:
-                bad(number, names.why(candidates[0]))
+                reader.invalid(number, candidates[0])
             if not name:
                 continue
         try:
