@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 
+import dns.flags
 import dns.message
 import pytest
 from scapy.contrib.mpls import MPLS
@@ -103,6 +105,23 @@ def test_a_secure_update_key_exchange_is_no_lookup() -> None:
     frames = [ether() / IP(src=CLIENT, dst="192.0.2.53") / UDP(sport=40001, dport=53)
               / Raw(wire) for wire in (key.to_wire(), QUERY)]
     assert names(frames) == EXPECTED
+
+
+def test_a_resolver_iterating_is_no_device() -> None:
+    """A query without recursion desired, and its answer, come from a resolver iterating:
+    the names count, the resolver is no device."""
+    iterative = dns.message.make_query("school.magister.net", "A")
+    iterative.flags &= ~dns.flags.RD
+    frames = [ether() / IP(src=CLIENT, dst="192.0.2.53") / UDP(sport=40002, dport=53)
+              / Raw(QUERY),
+              ether() / IP(src="10.0.0.53", dst="192.0.2.1") / UDP(sport=40003, dport=53)
+              / Raw(iterative.to_wire())]
+    dissector = Dissector()
+    for number, frame in enumerate(frames, 1):
+        dissector.frame(number, float(number), ETHERNET, bytes(frame))
+    assert [(item.name, item.client) for item in dissector.drain()] == [
+        ("school.magister.net", ipaddress.ip_address(CLIENT).packed),
+        ("school.magister.net", b"")]
 
 
 def test_cname_observations_know_their_alias() -> None:

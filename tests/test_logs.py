@@ -205,17 +205,22 @@ def test_unbound_through_syslog_and_opnsense(tmp_path: Path) -> None:
 
 
 def test_bind_views_ipv6_clients_and_iso_times(tmp_path: Path) -> None:
+    """A query without recursion desired ('-E(0)DC') comes from a resolver iterating, as
+    outside resolvers ask a zone the school's server holds: the name counts, no device."""
     path = write(tmp_path, "queries.log", (
         "2026-11-28T10:00:00.125Z queries: info: client @0x7f1 10.0.0.7#53211 (a.example): "
         "query: a.example IN HTTPS +E(0) (10.0.0.1)\n"
         "28-Nov-2026 10:00:01.124 queries: info: client @0x7f1 2001:db8::6#53211 (b.example): "
-        "view external: query: b.example IN AAAA -E(0)DC (2001:db8::1)\n"))
+        "view external: query: b.example IN AAAA +E(0)DC (2001:db8::1)\n"
+        "28-Nov-2026 10:00:02.000 queries: info: client @0x7f1 172.70.120.45#39512 "
+        "(school.example): query: school.example IN A -E(0)D (10.0.0.1)\n"))
     reader, found = observations(path)
     assert (reader.format, reader.malformed) == ("bind9-named-syslog", 0)
     assert [(item.name, item.client, item.time) for _, item in found] == [
         ("a.example", packed("10.0.0.7"),
          datetime(2026, 11, 28, 10, 0, 0, 125000, tzinfo=UTC).timestamp()),
         ("b.example", packed("2001:db8::6"), datetime(2026, 11, 28, 10, 0, 1, 124000).timestamp()),
+        ("school.example", b"", datetime(2026, 11, 28, 10, 0, 2).timestamp()),
     ]
 
 
@@ -822,6 +827,35 @@ def test_windows_dns_single_spaced_columns_and_lookups_only(tmp_path: Path) -> N
         assert [(number, item.client, item.name, item.how) for number, item in found] == [
             (1, packed("10.200.1.222"), "www.example.eu", "dns"),
             (2, packed("10.200.1.222"), "www.example.eu", "answer")]
+
+
+def test_a_resolver_iterating_counts_for_the_name_but_is_no_device(tmp_path: Path) -> None:
+    """Devices ask with recursion desired; a resolver iterating (or one outside asking a zone
+    the school's server holds) does not. Seen by a sensor or a server, its lookups count for
+    the name and make no device: Zeek (TSV and JSON), Suricata and Windows DNS."""
+    zeek = write(tmp_path, "dns.log", (
+        "#separator \\x09\n#path\tdns\n#fields\tts\tid.orig_h\tid.resp_p\tquery\tqtype\tRD\n"
+        "1700000000.1\t10.0.0.5\t53\ta.example\t1\tT\n"
+        "1700000000.2\t10.0.0.53\t53\ta.example\t1\tF\n"))
+    zeek_json = write(tmp_path, "dns.json", "".join(json.dumps(
+        {"ts": 1700000000.0 + n, "uid": "C1", "id.orig_h": client, "id.resp_p": 53,
+         "query": "a.example", "qtype": 1, "RD": desired}) + "\n"
+        for n, (client, desired) in enumerate([("10.0.0.5", True), ("10.0.0.53", False)])))
+    eve = write(tmp_path, "eve.json", "".join(json.dumps(
+        {"timestamp": "2020-02-04T11:30:04.398067+0000", "flow_id": n, "event_type": "dns",
+         "src_ip": client, "src_port": 40000, "dest_ip": "192.0.2.1", "dest_port": 53,
+         "dns": {"version": 2, "type": "answer", "rrname": "a.example", "rd": desired}})
+        + "\n" for n, (client, desired) in enumerate([("10.0.0.5", True), ("10.0.0.53", False)])))
+    windows = write(tmp_path, "windows.log", (
+        "21-5-2015 13:51:18 0D48 PACKET  0000000000 UDP Rcv 10.0.0.5        0c6b   Q "
+        "[0001   D   NOERROR] A      (1)a(7)example(0)\n"
+        "21-5-2015 13:51:18 0D48 PACKET  0000000000 UDP Rcv 10.0.0.53       0c6c   Q "
+        "[0000       NOERROR] A      (1)a(7)example(0)\n"))
+    for path in (zeek, zeek_json, eve, windows):
+        reader, found = observations(path, timezone=UTC)
+        assert reader.malformed == 0, path.name
+        assert [(item.name, item.client) for _, item in found] == [
+            ("a.example", packed("10.0.0.5")), ("a.example", b"")], path.name
 
 
 def test_a_time_without_a_date_is_on_the_day_the_file_was_written(tmp_path: Path) -> None:

@@ -176,7 +176,7 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     """Concatenated logs with another column order, masked and ISO times, CRLF ends, too few
     fields, records before any header: all as `_parse_tsv` reads them."""
     fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "query",
-              "qtype", "qtype_name"]
+              "qtype", "qtype_name", "RD"]
 
     def header(columns: list[str]) -> str:
         return ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
@@ -203,6 +203,8 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
                 id_resp_p="5353")  # an mDNS service instance: no host name, but no error
     text += row(fields, ts="1700000001.7", query="336-ms-7.1-6c1a.0b750ce3-de33-11e8-b8b9",
                 id_resp_p="53", qtype="249")  # TKEY: a secure update's key, no lookup
+    text += row(fields, ts="1700000001.8", query="iterated.example.org", id_orig_h="10.0.0.53",
+                id_resp_p="53", qtype="1", RD="F")  # a resolver iterating: no device
     text += "#separator \\x\n"  # cut short: malformed, and the tab stays the separator
     text += row(fields, ts="1700000002", query="after-bad-separator.example.org")
     moved = ["query", "ts", "id.orig_h", "id.resp_p", "qtype"]  # a later header, reordered
@@ -219,6 +221,7 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     assert counts[3:] == (3, 1)  # before the header, too few fields, separator; a bad name
     assert any(key[0] == "after-bad-separator.example.org" for key in totals)
     assert not any(key[0].startswith("336-ms-7") for key in totals)
+    assert [key[2] for key in totals if key[0] == "iterated.example.org"] == [b""]
     assert set(fast_problems) <= set(problems)
 
 

@@ -549,6 +549,8 @@ class Dissector:
     def _dns(self, source: bytes, destination: bytes, message: bytes, local: str = "") -> None:
         response, names, error = dns.parse(message)
         client = destination if response else source
+        if not local and len(message) > 2 and not message[2] & 0x01:
+            client = b""  # recursion not desired: a resolver iterating, no device of the school
         for name, how, owner in names:
             self._emit(client, name, how, local, owner)
         if error:

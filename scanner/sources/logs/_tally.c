@@ -633,7 +633,7 @@ Tally_dnsmasq(Tally *self, PyObject *args)
 }
 
 typedef struct {
-    int separator, name_at, time_at, client_at, port_at, qtype_at, limit, strip_last;
+    int separator, name_at, time_at, client_at, port_at, qtype_at, rd_at, limit, strip_last;
 } Layout;
 
 static int
@@ -735,8 +735,9 @@ tsv_line(Tally *self, void *context, const char *line, const char *end, long lon
     }
     const char *spans[3] = {name, "", ""};
     Py_ssize_t lengths[3] = {name_length, 0, 0};
-    if (layout->client_at >= 0) {
-        spans[1] = field_start[layout->client_at];
+    if (layout->client_at >= 0 && !(layout->rd_at >= 0 && field_length[layout->rd_at] == 1 &&
+                                     field_start[layout->rd_at][0] == 'F')) {
+        spans[1] = field_start[layout->client_at];  /* RD=F: a resolver iterating, no device */
         lengths[1] = field_length[layout->client_at];
     }
     if (layout->port_at >= 0) {
@@ -762,16 +763,17 @@ Tally_tsv(Tally *self, PyObject *args)
     Py_ssize_t offset;
     long long first_line;
     Layout layout;
-    if (!PyArg_ParseTuple(args, "y*nL(iiiiiiip):tsv", &block, &offset, &first_line,
+    if (!PyArg_ParseTuple(args, "y*nL(iiiiiiiip):tsv", &block, &offset, &first_line,
                           &layout.separator, &layout.name_at, &layout.time_at,
                           &layout.client_at, &layout.port_at, &layout.qtype_at,
-                          &layout.limit, &layout.strip_last)) {
+                          &layout.rd_at, &layout.limit, &layout.strip_last)) {
         return NULL;
     }
     if (layout.name_at >= 0 &&
         (layout.limit > 256 || layout.time_at < 0 || layout.name_at >= layout.limit ||
          layout.time_at >= layout.limit || layout.client_at >= layout.limit ||
          layout.port_at >= layout.limit || layout.qtype_at >= layout.limit ||
+         layout.rd_at >= layout.limit ||
          layout.separator < 0 || layout.separator > 255 || layout.separator == '\n')) {
         PyBuffer_Release(&block);
         PyErr_SetString(PyExc_ValueError, "a layout this reader cannot use");

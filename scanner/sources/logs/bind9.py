@@ -10,7 +10,8 @@ A line is a named line when it carries a `named[pid]: ` syslog tag, starts with 
 or starts with `client ` (after `queries: ` and `info: ` when `print-category` and
 `print-severity` are on). Such a line without any time (`print-time no`) gets the file's
 modification time, or the runtime's when a container log wraps it. `query:` lines give a
-name; `query failed`, transfers, notifies and resolver chatter are valid lines without one.
+name (with `-` flags, no recursion desired, from a resolver iterating: no device);
+`query failed`, transfers, notifies and resolver chatter are valid lines without one.
 A response policy zone's hit (`rpz` category: `client … (x.example): rpz QNAME NXDOMAIN
 rewrite x.example/A/IN via …`) is a lookup too, often logged to a file of its own; where the
 query line is in the same log, the hit is matched to it and not counted again (`Repeats`).
@@ -59,6 +60,14 @@ def _time(line: str, tag: re.Match[str] | None, reader: LogReader) -> float:
     return reader.clock(line[: tag.start()] if tag else line)
 
 
+def _recursion_desired(line: str, after: int) -> bool:
+    """The flags after class and type: '+' when the client asked for recursion, as every
+    device does; '-' from a resolver iterating (or one outside asking a zone the server holds),
+    whose lookups count for the name but make no device."""
+    words = line[after:].split(None, 3)
+    return not (len(words) > 2 and words[2].startswith("-"))
+
+
 def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     name_of, clients, bad = reader.name_of, reader.clients, reader.bad
     rewritten = Repeats()  # queries a response policy may rewrite next
@@ -88,7 +97,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         except ValueError as error:
             bad(number, str(error))
             continue
-        yield number, Observation(moment, clients[address], name, "dns")
+        asked = match.re is not _QUERY or _recursion_desired(line, match.end())
+        yield number, Observation(moment, clients[address] if asked else b"", name, "dns")
     return number
 
 

@@ -136,6 +136,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                 continue
             address = record.get(side)
             client = clients[address] if isinstance(address, str) else b""
+            if port and isinstance(record.get("dns"), dict) and record["dns"].get("rd") is False:
+                client = b""  # recursion not desired: a resolver iterating, no device
             local = LOCAL_PORTS.get(str(record.get(port)), "") if port else ""
             yield number, Observation(moment, client, name, how, local)
     return number

@@ -10,12 +10,14 @@ server set to log only outgoing packets still shows who looked up what. `Snd` qu
 the server asking its forwarders and `Rcv` responses their replies: neither is a client.
 Only standard queries (opcode Q) are lookups: dynamic updates (U), in which Windows and
 DHCP clients register their own names, notifies (N) and the TKEY exchange that secures an
-update name no app. Columns are read however many spaces separate them (copies from web
-pages have one). The header (the field legend), indented detail lines and blank lines are
-skipped; dated lines other than PACKET (EVENT, Note) are valid lines without a name. Times are the
-server's local time in its locale's format, read in the reader's zone. Whether 'a/b/YYYY'
-puts the day first (en-GB, fr-FR, it-IT) or the month (en-US) is learnt from the file: the
-first such date in its first 20,000 lines whose day is after the 12th decides for all of it.
+update name no app. A query without D (recursion desired) in its flags comes from a resolver
+iterating: it counts for the name, but makes no device. Columns are read however many spaces
+separate them (copies from web pages have one). The header (the field legend), indented
+detail lines and blank lines are skipped; dated lines other than PACKET (EVENT, Note) are
+valid lines without a name. Times are the server's local time in its locale's format, read
+in the reader's zone. Whether 'a/b/YYYY' puts the day first (en-GB, fr-FR, it-IT) or the
+month (en-US) is learnt from the file: the first such date in its first 20,000 lines whose
+day is after the 12th decides for all of it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
 NAME = "windows-dns-debug"
 _PACKET = re.compile(
     r"(\S+ \d{1,2}:\d\d:\d\d(?: ?[AaPp]\.?[Mm]\.?)?) +[0-9A-Fa-f]+ PACKET +[0-9A-Fa-f]+ "
-    r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ +(?:(R) +)?(\S) +\[[^\]]*\] +(\S+) +(\S+)")
+    r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ +(?:(R) +)?(\S) +\[([^\]]*)\] +(\S+) +(\S+)")
 _NOT_LOOKUPS = {"TKEY", "TSIG"}  # Active Directory's GSS-TSIG handshake for secure updates
 _LABEL = re.compile(r"\((\d+)\)")
 _SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/\d{4}\b")
@@ -77,7 +79,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         if match is None:
             bad(number, "PACKET line in an unknown layout")
             continue
-        stamp, direction, address, response, opcode, kind, wire = match.groups()
+        stamp, direction, address, response, opcode, flags, kind, wire = match.groups()
         if (direction == "Rcv") == (response == "R"):
             continue  # the server's own lookups at its forwarders, and their replies
         if opcode != "Q" or kind in _NOT_LOOKUPS:
@@ -92,7 +94,11 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         moment = time_of(number, stamp)
         if moment is None:
             continue
-        yield number, Observation(moment, clients[address], name, how)
+        # '[0001   D   NOERROR]': D, recursion desired, as every device asks; without it a
+        # resolver is iterating, and its lookups count for the name but make no device
+        parts = flags.split()  # the message id, its flags, the response code
+        asked = len(parts) < 2 or "D" in "".join(parts[1:-1])
+        yield number, Observation(moment, clients[address] if asked else b"", name, how)
     return number
 
 

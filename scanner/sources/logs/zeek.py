@@ -17,7 +17,8 @@ which column holds the name and how it was seen.
 row without `qtype` is a reply Zeek saw no request for (a duplicate response, an mDNS
 announcement with no question at all); its name came from the reply, so it is recorded as
 `answer`, as the capture path records reply names. mDNS, LLMNR and NetBIOS lookups are
-marked `local`.
+marked `local`. A row with `RD` false is a resolver iterating (a sensor beside it sees
+those): its name counts, but it makes no device. TKEY and TSIG rows are no lookups.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class TsvLayout:
     client_at: int = 0
     port_at: int = 0
     qtype_at: int = 0
+    rd_at: int = 0  # dns: recursion desired, 'F' from a resolver iterating (no device)
     limit: int = 0  # columns a record must have up to the last one read
     last: bool = False  # the line's end (newline) is inside a column that is read
 
@@ -152,17 +154,18 @@ class TsvLayout:
             self.client_at = fields.index("id.orig_h") if "id.orig_h" in fields else -1
             self.port_at = fields.index("id.resp_p") if "id.resp_p" in fields else -1
             self.qtype_at = fields.index("qtype") if how == "dns" and "qtype" in fields else -1
+            self.rd_at = fields.index("RD") if how == "dns" and "RD" in fields else -1
             self.limit = max(self.name_at, self.time_at, self.client_at, self.port_at,
-                             self.qtype_at) + 1
+                             self.qtype_at, self.rd_at) + 1
             self.last = self.limit >= len(fields)
 
-    def for_tally(self) -> tuple[int, int, int, int, int, int, int, bool]:
+    def for_tally(self) -> tuple[int, int, int, int, int, int, int, int, bool]:
         """The layout as `Tally.tsv` takes it; a name column of -1 hands every record back."""
         usable = (self.fields is not None and len(self.separator) == 1 and self.time_at >= 0
                   and ord(self.separator) < 128 and self.limit <= 256)
         return (ord(self.separator[:1] or "\t"), self.name_at if usable else -1,
-                self.time_at, self.client_at, self.port_at, self.qtype_at, self.limit,
-                self.last)
+                self.time_at, self.client_at, self.port_at, self.qtype_at, self.rd_at,
+                self.limit, self.last)
 
 
 def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
@@ -171,9 +174,9 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
     names, name_of, clients, bad = reader.names, reader.name_of, reader.clients, reader.bad
     new = tuple.__new__  # an Observation with every field given, without its slower __new__
     layout = layout or TsvLayout(kind)
-    separator, name_at, time_at, client_at, port_at, qtype_at, limit, last = (
+    separator, name_at, time_at, client_at, port_at, qtype_at, rd_at, limit, last = (
         layout.separator, layout.name_at, layout.time_at, layout.client_at, layout.port_at,
-        layout.qtype_at, layout.limit, layout.last)
+        layout.qtype_at, layout.rd_at, layout.limit, layout.last)
     fields = layout.fields
     number = 0
     for number, line in enumerate(lines, reader.first_line):
@@ -184,9 +187,9 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
                 bad(number, str(error))
                 continue
             reader.skipped += 1
-            separator, name_at, time_at, client_at, port_at, qtype_at, limit, last = (
+            separator, name_at, time_at, client_at, port_at, qtype_at, rd_at, limit, last = (
                 layout.separator, layout.name_at, layout.time_at, layout.client_at,
-                layout.port_at, layout.qtype_at, layout.limit, layout.last)
+                layout.port_at, layout.qtype_at, layout.rd_at, layout.limit, layout.last)
             fields = layout.fields
             continue
         if fields is None:
@@ -217,6 +220,8 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
                 bad(number, str(error))
                 continue
         client = clients[parts[client_at]] if client_at >= 0 else b""
+        if rd_at >= 0 and parts[rd_at] == "F":
+            client = b""  # recursion not desired: a resolver iterating, no device of the school
         if how == "dns":
             local = LOCAL_PORTS.get(parts[port_at], "") if port_at >= 0 else ""
             seen = "answer" if qtype_at >= 0 and parts[qtype_at] == "-" else "dns"
@@ -318,6 +323,8 @@ def _from_json(kind: str, record: dict[str, Any], number: int,
         reader.bad(number, "no readable 'ts'")
         return None
     client = reader.clients[address] if isinstance(address, str) else b""
+    if how == "dns" and record.get("RD") is False:
+        client = b""  # recursion not desired: a resolver iterating, no device of the school
     if how == "dns":
         local = LOCAL_PORTS.get(str(port), "")
         return Observation(moment, client, name, "dns" if "qtype" in record else "answer", local)
