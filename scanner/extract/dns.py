@@ -13,7 +13,10 @@ from scanner.names import MAX_NAME
 
 QUERY, ANSWER, CNAME = "dns", "answer", "cname"
 TYPE_CNAME = 5
-KEY_EXCHANGES = (249, 250)  # TKEY, TSIG: a secure update's key name, not a lookup
+# TKEY and TSIG: the key exchange of a secure dynamic update (Active Directory's GSS-TSIG),
+# whose question is a key name ('336-ms-7.1-6c1a.0b750ce3-…'), not a lookup. Every reader
+# that sees the type skips them: captures here, logs by number (Zeek) or by name.
+KEY_EXCHANGES = {249: "TKEY", 250: "TSIG"}
 OPCODE_UPDATE = 5
 _MAX_POINTERS = 64
 

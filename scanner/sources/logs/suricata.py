@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.extract import Observation
+from scanner.extract.dns import KEY_EXCHANGES
 from scanner.names import host_from_header
 from scanner.sources.logs.base import (
     CACHE_LIMIT,
@@ -43,7 +44,7 @@ from scanner.sources.logs.zeek import LOCAL_PORTS
 NAME = "suricata-eve"
 SKIP_EVENTS = {"fileinfo", "flow", "netflow", "stats", "drop", "anomaly"}
 SERVER_PORTS = {53, 853, 5353, 5355, 137}  # DNS, DNS over TLS, mDNS, LLMNR, NetBIOS
-KEY_EXCHANGES = {"TKEY", "TSIG"}  # a secure dynamic update's key name: no lookup
+KEY_NAMES = set(KEY_EXCHANGES.values())  # a secure dynamic update's key name: no lookup
 WEB_PORTS = {80, 443, 8080, 8443}
 Found = tuple[str, str, str, str | None]  # raw name, how, client's field, server port's field
 
@@ -80,12 +81,12 @@ def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]) 
                 answered.clear()
             asked = response not in answered
             answered[response] = None
-        if asked and dns.get("rrtype") not in KEY_EXCHANGES:
+        if asked and dns.get("rrtype") not in KEY_NAMES:
             found.append((dns["rrname"], how, side, port))
         # v3 `queries`; an alert's `query` (Suricata 5-7 write the DNS part of an alert so)
         for query in (*(dns.get("queries") or ()), *(dns.get("query") or ())):
             if isinstance(query, dict) and isinstance(query.get("rrname"), str) and \
-                    query.get("rrtype") not in KEY_EXCHANGES:
+                    query.get("rrtype") not in KEY_NAMES:
                 found.append((query["rrname"], how, side, port))
     for key, field, how in (("tls", "sni", "sni"), ("http", "hostname", "http"),
                             ("quic", "sni", "quic")):

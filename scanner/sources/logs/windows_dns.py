@@ -28,13 +28,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
+from scanner.extract.dns import KEY_EXCHANGES
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
 
 NAME = "windows-dns-debug"
 _PACKET = re.compile(
     r"(\S+ \d{1,2}:\d\d:\d\d(?: ?[AaPp]\.?[Mm]\.?)?) +[0-9A-Fa-f]+ PACKET +[0-9A-Fa-f]+ "
     r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ +(?:(R) +)?(\S) +\[([^\]]*)\] +(\S+) +(\S+)")
-_NOT_LOOKUPS = {"TKEY", "TSIG"}  # Active Directory's GSS-TSIG handshake for secure updates
+_NOT_LOOKUPS = set(KEY_EXCHANGES.values())
 _LABEL = re.compile(r"\((\d+)\)")
 _SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/\d{4}\b")
 LOOK_AHEAD = 20_000  # lines read before the first record, to learn the date order

@@ -33,6 +33,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.extract import Counted, Observation
+from scanner.extract.dns import KEY_EXCHANGES
 from scanner.names import host_from_header
 from scanner.sources.logs.base import (
     Block,
@@ -62,9 +63,7 @@ JSON_MARKS = {
 # names ("Kim's MacBook._companion-link._tcp.local") may hold any character, so one that is
 # no host name is skipped there, not counted malformed.
 LOCAL_PORTS = {"5353": "mdns", "5355": "llmnr", "137": "netbios"}
-# TKEY and TSIG: the key exchange of Active Directory's secure dynamic updates, whose
-# 'query' is a key name (336-ms-7.1-6c1a.0b750ce3-…), not a lookup.
-NOT_LOOKUPS = {"249", "250"}
+NOT_LOOKUPS = {str(qtype) for qtype in KEY_EXCHANGES}  # TKEY, TSIG: a key name, no lookup
 UNSET = {"-", "(empty)", ""}
 NEWLINE = re.compile(rb"\n")
 
