@@ -271,8 +271,8 @@ class LogReader:
 
     `lines` is the number of the last line read (for a database, the last row's id), `read`
     how many this pass read, `skipped` the blank, comment and header lines among them,
-    `records` the rest, `malformed` the records that could not be read (`problems` shows the
-    first 20 as `file:line: reason`).
+    `records` the rest, `malformed` the records that could not be read, `invalid_names` those
+    whose name is no host name (`problems` shows the first 20 of both as `file:line: reason`).
     """
 
     def __init__(self, path: Path, log_format: LogFormat, timezone: tzinfo | None = None,
@@ -314,6 +314,9 @@ class LogReader:
     def bad(self, number: int, reason: str) -> None:
         """Count a malformed record and keep its location if it is among the first few."""
         self.malformed += 1
+        self._note(number, reason)
+
+    def _note(self, number: int, reason: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(f"{self.path}:{number}: {reason}")
 
@@ -336,8 +339,7 @@ class LogReader:
         """Count records whose name is no host name (a tunnel's payload, a typo with a space),
         apart from malformed ones, as a capture counts them; the first few are shown."""
         self.invalid_names += records
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"{self.path}:{number}: {self.names.why(raw)}")
+        self._note(number, self.names.why(raw))
 
     def time_of(self, number: int, text: str) -> float | None:
         """The time at the start of `text`, or None when unreadable (counted malformed)."""
