@@ -46,7 +46,8 @@ SKIP_EVENTS = {"fileinfo", "flow", "netflow", "stats", "drop", "anomaly"}
 SERVER_PORTS = {53, 853, 5353, 5355, 137}  # DNS, DNS over TLS, mDNS, LLMNR, NetBIOS
 KEY_NAMES = set(KEY_EXCHANGES.values())  # a secure dynamic update's key name: no lookup
 WEB_PORTS = {80, 443, 8080, 8443}
-Found = tuple[str, str, str, str | None]  # raw name, how, client's field, server port's field
+# raw name, how, the client's field (None: no device), the server's port field (None: no DNS)
+Found = tuple[str, str, str | None, str | None]
 
 
 def _answer_sides(record: dict[str, Any]) -> tuple[str, str]:
@@ -62,7 +63,8 @@ def sniff(head: bytes) -> bool:
 
 
 def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]) -> list[Found]:
-    """(raw name, how, client's field, server port's field) found in one event.
+    """(raw name, how, client's field, server port's field) found in one event; no client's
+    field for a lookup without recursion desired (a resolver iterating: no device).
 
     `answered` remembers the responses whose first v1 answer event was read: in eve v1 each
     answer record is an event of its own, and only the first one's owner is the name asked
@@ -72,8 +74,9 @@ def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]) 
     dns = record.get("dns")
     if isinstance(dns, dict):
         answer = dns.get("type") in ("answer", "response")  # Suricata 8: request/response
-        how, side, port = ("answer", *_answer_sides(record)) if answer else (
+        how, client_field, port = ("answer", *_answer_sides(record)) if answer else (
             "dns", "src_ip", "dest_port")
+        side = None if dns.get("rd") is False else client_field  # a resolver iterating
         asked = isinstance(dns.get("rrname"), str)
         if asked and answer and "answers" not in dns and "queries" not in dns:  # eve v1
             response = (record.get("flow_id"), dns.get("id"))
@@ -135,10 +138,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
             name = name_of(number, raw)
             if name is None:
                 continue
-            address = record.get(side)
+            address = record.get(side) if side else None
             client = clients[address] if isinstance(address, str) else b""
-            if port and isinstance(record.get("dns"), dict) and record["dns"].get("rd") is False:
-                client = b""  # recursion not desired: a resolver iterating, no device
             local = LOCAL_PORTS.get(str(record.get(port)), "") if port else ""
             yield number, Observation(moment, client, name, how, local)
     return number
