@@ -1279,6 +1279,20 @@ def test_unbound_replies_count_only_when_no_query_waits_for_them(tmp_path: Path)
     assert found[1][1] == Observation(1625491526.0, packed("10.0.0.7"), "www.example.com", "dns")
 
 
+def test_unbound_reply_with_fields_after_its_size(tmp_path: Path) -> None:
+    """A reply line may go on after the size (newer Unbound's `log-destaddr`): still the
+    client's lookup. A query line with a stray fifth word is no reply and stays unread."""
+    path = write(tmp_path, "unbound.log", (
+        "mai 04 10:56:07 unbound unbound[123:0]: [123:1] info: 10.0.0.5 evil.example.com. A IN "
+        "NOERROR 0.001 0 0 0.0.0.0\n"
+        "mai 04 10:56:08 unbound unbound[123:0]: [123:1] info: 10.0.0.5 b.example. A IN "
+        "NOERROR 0.000000 0 49 10.0.0.1@53 udp\n"
+        "mai 04 10:56:09 unbound unbound[123:0]: [123:1] info: 10.0.0.5 c.example. A IN odd\n"))
+    reader, found = observations(path)
+    assert (reader.records, reader.malformed) == (3, 0)
+    assert [(number, item.name) for number, item in found] == [
+        (1, "evil.example.com"), (2, "b.example")]
+
 def test_squid_lines_without_a_host_are_no_error(tmp_path: Path) -> None:
     """A scanner's 'GET /' sent to the proxy port, and Squid's own error pseudo-URLs and
     cache manager requests (squidclient, a monitoring agent)."""

@@ -34,7 +34,10 @@ NAME = "unbound"
 # '2024-11-29T19:53:44   Informational   unbound   [49173:2] info: …'
 _TAG = re.compile(r"\bunbound(?:\.exe)?(?:\[\d+(?::[0-9a-f]+)?\]:?|:) "
                   r"|^\[\d+:[0-9a-f]+\] (?=[a-z]+: )|\bunbound\s+\[\d+:[0-9a-f]+\] (?=[a-z]+: )")
-_INFO = re.compile(r"(?:info|query|reply): (\S+) (\S+) (\S+) (\S+)( \S+ [\d.]+ \d+ \d+)?\s*$")
+# A reply may carry more fields after its size (`log-destaddr: yes` adds the address the
+# query came in on).
+_INFO = re.compile(r"(?:info|query|reply): (\S+) (\S+) (\S+) (\S+)"
+                   r"(?:( \S+ [\d.]+ \d+ \d+)(?: \S+)*)?\s*$")
 # `log-local-actions` ('info: zone. always_nxdomain 10.0.0.5@59974 ads.zone. A IN') and
 # `rpz-log` ('info: rpz: applied [name] x. rpz-nxdomain 10.0.0.5@57994 x. A IN'): the client
 # and the name it asked for, which the policy answered.
