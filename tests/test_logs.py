@@ -246,8 +246,8 @@ def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
         tmp_path: Path) -> None:
     """Suricata 5-7 write a dns v2 answer in the flow's direction (the client as src_ip),
     eve v1 and Suricata 8 in the packet's (the client as dest_ip): the resolver, on port 53,
-    is never the device; an answer to an mDNS query stays a LAN name. A TKEY's name is a
-    secure update's key, no lookup."""
+    is never the device; an answer to an mDNS query stays a LAN name, and so is a TKEY's
+    name, a secure update's key."""
     events = [
         {"src_ip": "10.0.2.15", "dest_ip": "10.0.2.3", "src_port": 42115, "dest_port": 53,
          "dns": {"version": 2, "type": "answer", "rrname": "raw.githubusercontent.com"}},
@@ -266,7 +266,8 @@ def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
     assert [(item.name, item.client, item.how, item.local) for _, item in found] == [
         ("raw.githubusercontent.com", packed("10.0.2.15"), "answer", ""),
         ("v1.example", packed("192.168.86.85"), "answer", ""),
-        ("printer.local", packed("224.0.0.251"), "answer", "mdns")]
+        ("printer.local", packed("224.0.0.251"), "answer", "mdns"),
+        ("336-ms-7.1-6c1a.0b750ce3", packed("10.0.2.17"), "dns", "key")]
 
 
 def test_a_real_suricata_5_log_has_one_device_not_its_resolver() -> None:
@@ -701,15 +702,16 @@ def test_placeholders_are_no_names() -> None:
 
 
 @pytest.mark.parametrize("encoding", ["tsv", "json"])
-def test_zeek_mdns_service_names_and_update_keys_are_skipped_quietly(
+def test_zeek_mdns_service_names_and_update_keys_are_lan_names(
         tmp_path: Path, encoding: str) -> None:
     """mDNS names a service instance in any characters ("Kim's MacBook Air"): on the LAN's
     own ports a name that is no host name is not an app's, and no malformed record either.
-    A TKEY's name is the key of a Windows secure dynamic update."""
+    A TKEY's name, the key of a Windows secure dynamic update, is a LAN name too."""
     rows = [("1700000000.1", "5353", "Kim\u2019s MacBook Air._companion-link._tcp.local", 1),
             ("1700000000.2", "5353", "_googlecast._tcp.local", 1),
             ("1700000000.3", "53", "bad name.example.org", 1),
-            ("1700000000.4", "53", "336-ms-7.1-6c1a.0b750ce3-de33", 249)]  # TKEY: no lookup
+            ("1700000000.4", "53", "336-ms-7.1-6c1a.0b750ce3-de33", 249),  # TKEY
+            ("1700000000.5", "53", "bad key!.example", 249)]
     if encoding == "tsv":
         text = ("#separator \\x09\n#path\tdns\n#fields\tts\tid.orig_h\tid.resp_p\tquery\tqtype\n"
                 + "".join(f"{ts}\t10.0.0.5\t{port}\t{query}\t{qtype}\n"
@@ -720,7 +722,8 @@ def test_zeek_mdns_service_names_and_update_keys_are_skipped_quietly(
                        + "\n" for ts, port, query, qtype in rows)
     reader, found = observations(write(tmp_path, "dns.log", text))
     assert reader.format == f"zeek-dns-{encoding}"
-    assert [(item.name, item.local) for _, item in found] == [("_googlecast._tcp.local", "mdns")]
+    assert [(item.name, item.local) for _, item in found] == [
+        ("_googlecast._tcp.local", "mdns"), ("336-ms-7.1-6c1a.0b750ce3-de33", "key")]
     assert reader.problems == [f"{tmp_path / 'dns.log'}:{3 + 3 * (encoding == 'tsv')}: "
                                "invalid name 'bad name.example.org': characters not allowed in "
                                "a host name"]
@@ -804,8 +807,8 @@ def test_windows_dns_outgoing_only_and_dotted_names(tmp_path: Path) -> None:
 def test_windows_dns_single_spaced_columns_and_lookups_only(tmp_path: Path) -> None:
     """Copies of the log on web pages and in tools' test data have single spaces between the
     columns, so the empty R column is one space, not three. Dynamic updates (opcode U), in
-    which clients register their own names, and the TKEY exchange securing them are no
-    lookups of an app."""
+    which clients register their own names, are no lookups of an app; the key name of the
+    TKEY exchange securing them is a LAN name."""
     text = (
         "06.03.2020 17:15:40 0BD4 PACKET 0000008F15AD2190 UDP Rcv 10.200.1.222 9e90 Q "
         "[0001 D NOERROR] A (3)www(7)example(2)eu(0)\n"
@@ -824,9 +827,11 @@ def test_windows_dns_single_spaced_columns_and_lookups_only(tmp_path: Path) -> N
         reader, found = observations(write(tmp_path, "dns.log", text), timezone=UTC,
                                      format_name=format_name)
         assert (reader.format, reader.records, reader.malformed) == ("windows-dns-debug", 6, 0)
-        assert [(number, item.client, item.name, item.how) for number, item in found] == [
-            (1, packed("10.200.1.222"), "www.example.eu", "dns"),
-            (2, packed("10.200.1.222"), "www.example.eu", "answer")]
+        assert [(number, item.client, item.name, item.how, item.local)
+                for number, item in found] == [
+            (1, packed("10.200.1.222"), "www.example.eu", "dns", ""),
+            (2, packed("10.200.1.222"), "www.example.eu", "answer", ""),
+            (6, b"", "952-ms-7.1-21b2f.654f75a4-3e4d-11e7-c880-c03fd56561d2", "dns", "key")]
 
 
 def test_a_resolver_iterating_counts_for_the_name_but_is_no_device(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ from scanner.names import MAX_NAME
 QUERY, ANSWER, CNAME = "dns", "answer", "cname"
 TYPE_CNAME = 5
 # TKEY and TSIG: the key exchange of a secure dynamic update (Active Directory's GSS-TSIG),
-# whose question is a key name ('336-ms-7.1-6c1a.0b750ce3-…'), not a lookup. Every reader
-# that sees the type skips them: captures here, logs by number (Zeek) or by name.
+# whose question is a key name ('336-ms-7.1-6c1a.0b750ce3-…'), not an app's. Every reader
+# that sees the type (captures here, logs by number or by name) keeps it as a name of the
+# school's own network, `local` KEY: counted like an mDNS name, never stored.
 KEY_EXCHANGES = {249: "TKEY", 250: "TSIG"}
+KEY = "key"
 OPCODE_UPDATE = 5
 _MAX_POINTERS = 64
 
@@ -67,10 +69,11 @@ def read_name(message: bytes, offset: int) -> tuple[bytes | None, int]:
 
 
 def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | None]], str | None]:
-    """(is_response, [(name, QUERY|ANSWER|CNAME, CNAME owner)], error or None) for one DNS message.
+    """(is_response, [(name, QUERY|KEY|ANSWER|CNAME, CNAME owner)], error or None) for one
+    DNS message.
 
-    Queries contribute their question (or, for UPDATE, zone) names, except a TKEY or TSIG
-    key name; responses the owner names of their answer records and the targets of CNAME
+    Queries contribute their question (or, for UPDATE, zone) names, a TKEY or TSIG key name
+    as KEY; responses the owner names of their answer records and the targets of CNAME
     answers — the same fields tshark reports.
     """
     if len(message) < 12:
@@ -86,8 +89,8 @@ def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | N
                 raise DNSFormatError("question cut short")
             qtype = (message[offset] << 8) | message[offset + 1]
             offset += 4
-            if not response and qtype not in KEY_EXCHANGES:
-                names.append((name, QUERY, None))
+            if not response:
+                names.append((name, KEY if qtype in KEY_EXCHANGES else QUERY, None))
         if not response or (flags >> 11) & 0x0F == OPCODE_UPDATE:
             return response, names, None  # UPDATE: prerequisites, not answers
         for _ in range(ancount):

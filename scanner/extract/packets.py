@@ -52,7 +52,9 @@ class Observation(NamedTuple):
     client: bytes
     name: str
     how: str  # dns | answer | cname | sni | http | quic | ech (a ClientHello with ECH)
-    local: str = ""  # "mdns" or "llmnr" for link-local multicast name resolution
+    # The school's own network's names, counted but never stored: "mdns", "llmnr", "netbios"
+    # (link-local name resolution) or "key" (a secure dynamic update's key name)
+    local: str = ""
     owner: str = ""  # for a CNAME: the alias whose target this name is
 
 
@@ -552,7 +554,10 @@ class Dissector:
         if not local and len(message) > 2 and not message[2] & 0x01:
             client = b""  # recursion not desired: a resolver iterating, no device of the school
         for name, how, owner in names:
-            self._emit(client, name, how, local, owner)
+            if how == dns.KEY:  # a secure update's key name: the school's own, like mDNS
+                self._emit(client, name, dns.QUERY, dns.KEY, owner)
+            else:
+                self._emit(client, name, how, local, owner)
         if error:
             self._malformed(f"DNS {error}")
 

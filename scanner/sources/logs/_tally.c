@@ -749,7 +749,7 @@ tsv_line(Tally *self, void *context, const char *line, const char *end, long lon
         const char *qtype = field_start[layout->qtype_at];
         Py_ssize_t qtype_length = field_length[layout->qtype_at];
         if (qtype_length == 3 && (memcmp(qtype, "249", 3) == 0 || memcmp(qtype, "250", 3) == 0)) {
-            return 1;  /* TKEY, TSIG (dns.KEY_EXCHANGES): a secure update's key, no lookup */
+            return 0;  /* TKEY, TSIG (dns.KEY_EXCHANGES): a key name, which Python marks */
         }
         flag = qtype_length == 1 && qtype[0] == '-';
     }

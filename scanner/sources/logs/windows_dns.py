@@ -9,10 +9,11 @@ responses it sent (`Snd` with `R`) go back to that client and are recorded as `a
 server set to log only outgoing packets still shows who looked up what. `Snd` queries are
 the server asking its forwarders and `Rcv` responses their replies: neither is a client.
 Only standard queries (opcode Q) are lookups: dynamic updates (U), in which Windows and
-DHCP clients register their own names, notifies (N) and the TKEY exchange that secures an
-update name no app. A query without D (recursion desired) in its flags comes from a resolver
-iterating: it counts for the name, but makes no device. Columns are read however many spaces
-separate them (copies from web pages have one). The header (the field legend), indented
+DHCP clients register their own names, and notifies (N) name no app; the key name of the
+TKEY exchange that secures an update is marked `local`, like an mDNS name. A query without
+D (recursion desired) in its flags comes from a resolver iterating: it counts for the name,
+but makes no device. Columns are read however many spaces separate them (copies from web
+pages have one). The header (the field legend), indented
 detail lines and blank lines are skipped; dated lines other than PACKET (EVENT, Note) are
 valid lines without a name. Times are the server's local time in its locale's format, read
 in the reader's zone. Whether 'a/b/YYYY' puts the day first (en-GB, fr-FR, it-IT) or the
@@ -28,14 +29,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.extract.dns import KEY_EXCHANGES
+from scanner.extract.dns import KEY, KEY_EXCHANGES
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines
 
 NAME = "windows-dns-debug"
 _PACKET = re.compile(
     r"(\S+ \d{1,2}:\d\d:\d\d(?: ?[AaPp]\.?[Mm]\.?)?) +[0-9A-Fa-f]+ PACKET +[0-9A-Fa-f]+ "
     r"(?:UDP|TCP) +(Rcv|Snd) (\S+) +[0-9A-Fa-f]+ +(?:(R) +)?(\S) +\[([^\]]*)\] +(\S+) +(\S+)")
-_NOT_LOOKUPS = set(KEY_EXCHANGES.values())
+_KEY_TYPES = set(KEY_EXCHANGES.values())
 _LABEL = re.compile(r"\((\d+)\)")
 _SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/\d{4}\b")
 LOOK_AHEAD = 20_000  # lines read before the first record, to learn the date order
@@ -83,8 +84,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         stamp, direction, address, response, opcode, flags, kind, wire = match.groups()
         if (direction == "Rcv") == (response == "R"):
             continue  # the server's own lookups at its forwarders, and their replies
-        if opcode != "Q" or kind in _NOT_LOOKUPS:
-            continue  # dynamic updates (U), notifies (N), secure-update key exchange: no app
+        if opcode != "Q":
+            continue  # dynamic updates (U) and notifies (N): no lookup
         how = "dns" if direction == "Rcv" else "answer"
         raw = decode(wire)
         if not raw:
@@ -99,7 +100,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         # resolver is iterating, and its lookups count for the name but make no device
         parts = flags.split()  # the message id, its flags, the response code
         asked = len(parts) < 2 or "D" in "".join(parts[1:-1])
-        yield number, Observation(moment, clients[address] if asked else b"", name, how)
+        local = KEY if kind in _KEY_TYPES else ""  # a secure update's key name: a LAN name
+        yield number, Observation(moment, clients[address] if asked else b"", name, how, local)
     return number
 
 

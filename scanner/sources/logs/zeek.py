@@ -18,7 +18,8 @@ row without `qtype` is a reply Zeek saw no request for (a duplicate response, an
 announcement with no question at all); its name came from the reply, so it is recorded as
 `answer`, as the capture path records reply names. mDNS, LLMNR and NetBIOS lookups are
 marked `local`. A row with `RD` false is a resolver iterating (a sensor beside it sees
-those): its name counts, but it makes no device. TKEY and TSIG rows are no lookups.
+those): its name counts, but it makes no device. The key name of a TKEY or TSIG row
+(a secure dynamic update) is marked `local` too.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.extract import Counted, Observation
-from scanner.extract.dns import KEY_EXCHANGES
+from scanner.extract.dns import KEY, KEY_EXCHANGES
 from scanner.names import host_from_header
 from scanner.sources.logs.base import (
     Block,
@@ -63,7 +64,7 @@ JSON_MARKS = {
 # names ("Kim's MacBook._companion-link._tcp.local") may hold any character, so one that is
 # no host name is skipped there, not counted malformed.
 LOCAL_PORTS = {"5353": "mdns", "5355": "llmnr", "137": "netbios"}
-NOT_LOOKUPS = {str(qtype) for qtype in KEY_EXCHANGES}  # TKEY, TSIG: a key name, no lookup
+KEY_TYPES = {str(qtype) for qtype in KEY_EXCHANGES}  # TKEY, TSIG: a key name, a LAN name
 UNSET = {"-", "(empty)", ""}
 NEWLINE = re.compile(rb"\n")
 
@@ -200,14 +201,17 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
                                 f"{len(parts)} fields where #fields names {len(fields)}")
             continue
         raw = parts[name_at]
-        if raw in UNSET or (qtype_at >= 0 and parts[qtype_at] in NOT_LOOKUPS):
+        if raw in UNSET:
             continue
         if how != "dns" and ":" in raw:
             raw = host_from_header(raw)
+        local = ""
+        if how == "dns":
+            local = KEY if qtype_at >= 0 and parts[qtype_at] in KEY_TYPES else (
+                LOCAL_PORTS.get(parts[port_at], "") if port_at >= 0 else "")
         name = names[raw]
         if not name:  # an address (dropped quietly) or no name at all (malformed)
-            if name is None and not (how == "dns" and port_at >= 0
-                                     and parts[port_at] in LOCAL_PORTS):
+            if name is None and not local:
                 name_of(number, raw)
             continue
         try:
@@ -222,7 +226,6 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
         if rd_at >= 0 and parts[rd_at] == "F":
             client = b""  # recursion not desired: a resolver iterating, no device of the school
         if how == "dns":
-            local = LOCAL_PORTS.get(parts[port_at], "") if port_at >= 0 else ""
             seen = "answer" if qtype_at >= 0 and parts[qtype_at] == "-" else "dns"
             yield number, new(Observation, (moment, client, name, seen, local, ""))
         else:
@@ -308,12 +311,11 @@ def _from_json(kind: str, record: dict[str, Any], number: int,
     nested = record["id"] if isinstance(record.get("id"), dict) else {}
     address = record.get("id.orig_h", nested.get("orig_h"))
     port = record.get("id.resp_p", nested.get("resp_p"))
-    if how == "dns" and str(record.get("qtype")) in NOT_LOOKUPS:
-        return None
-    if how == "dns" and str(port) in LOCAL_PORTS:
-        name = reader.names[raw] or None  # a service instance ("Kim's iPad._airplay…"): quiet
-    else:
-        name = reader.name_of(number, raw)
+    local = ""
+    if how == "dns":
+        local = KEY if str(record.get("qtype")) in KEY_TYPES else LOCAL_PORTS.get(str(port), "")
+    # a LAN name that is no host name (a service instance, "Kim's iPad._airplay…") is quiet
+    name = (reader.names[raw] or None) if local else reader.name_of(number, raw)
     if name is None:
         return None
     try:
@@ -325,7 +327,6 @@ def _from_json(kind: str, record: dict[str, Any], number: int,
     if how == "dns" and record.get("RD") is False:
         client = b""  # recursion not desired: a resolver iterating, no device of the school
     if how == "dns":
-        local = LOCAL_PORTS.get(str(port), "")
         return Observation(moment, client, name, "dns" if "qtype" in record else "answer", local)
     return Observation(moment, client, name, how)
 
