@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.errors import InputError
+from scanner.errors import InputError, UnknownFormat
 from scanner.extract import Observation
 from scanner.sources.logs import REGISTRY, read_log, sniff
 from scanner.sources.logs.base import LogReader, open_text
@@ -1282,6 +1282,37 @@ def test_unbound_replies_count_only_when_no_query_waits_for_them(tmp_path: Path)
         (3, packed("10.0.0.8"), "www.example.com"), (5, packed("10.0.0.7"), "www.example.com"),
         (8, packed("10.0.0.8"), "www.example.com"), (9, packed("10.0.0.7"), "late.example")]
     assert found[1][1] == Observation(1625491526.0, packed("10.0.0.7"), "www.example.com", "dns")
+
+
+@pytest.mark.parametrize("format_name, line", [
+    ("unbound", "unbound[75499]: [26931:0] info: 10.0.0.5 www.wikiwijs.nl. A IN"),
+    ("bind9-named-syslog", "named[500]: client @0x7f1 10.0.0.5#5353 (www.wikiwijs.nl): query: "
+                           "www.wikiwijs.nl IN A +E(0)K (10.0.0.1)"),
+    ("dnsmasq", "dnsmasq[812]: query[A] www.wikiwijs.nl from 10.0.0.5"),
+])
+def test_a_shared_syslog_file_read_with_the_format_named(
+        tmp_path: Path, format_name: str, line: str) -> None:
+    """A DNS server's lines among every other program's (/var/log/syslog, a firewall's remote
+    log in BSD or RFC 5424 form): too few to be sniffed, read with --format; the other
+    programs' lines are valid lines without a name, and an unknown line stays malformed."""
+    path = write(tmp_path, "syslog", (
+        "Nov 28 10:00:00 router systemd[1]: Started Session 5 of user root.\n"
+        f"Nov 28 10:00:01 router {line}\n"
+        "Nov 28 10:00:02 router CRON[900]: (root) CMD (run-parts /etc/cron.hourly)\n"
+        "Nov 28 10:00:03 router kernel: [12345.678] eth0: link up\n"
+        "<134>1 2025-11-28T10:00:04+01:00 fw.example filterlog 76404 - [meta sequenceId=\"1\"] "
+        "124,,,fae559,igb1,match,pass,out,4\n"
+        "<30>mai 04 10:56:07 fw dhcpd[401]: DHCPACK on 10.0.0.5\n"
+        "2025-11-28T10:00:05+01:00 sshd[1000]: Accepted publickey for root from 10.0.0.2\n"
+        "this line is nobody's\n"))
+    with pytest.raises(UnknownFormat):
+        read_log(path)
+    reader, found = observations(path, format_name=format_name, timezone=UTC)
+    assert [(number, item.name) for number, item in found] == [(2, "www.wikiwijs.nl")]
+    assert (reader.records, reader.malformed) == (8, 1)
+    assert reader.problems == [f"{path}:8: not {'an' if format_name == 'unbound' else 'a'} "
+                               f"{'named' if format_name.startswith('bind') else format_name} "
+                               "log line"]
 
 
 def test_unbound_reply_with_fields_after_its_size(tmp_path: Path) -> None:

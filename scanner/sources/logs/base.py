@@ -45,6 +45,13 @@ BLOCK_BYTES = 1 << 22  # a counting reader reads whole lines this many bytes at 
 DRAIN_KEYS = 250_000  # ...and hands its counts over when it holds this many distinct ones
 DRAIN_LINES = 2_000_000  # ...or after this many lines, so a long log's progress is stored
 
+# A syslog header (its host may be left out, as a relay rebuilds it) and a program's tag
+# ('Nov 28 10:00:00 router sshd[1000]: ', '<30>mai 04 10:56:07 fw kernel: ', an ISO time),
+# or an RFC 5424 header ('<134>1 2022-06-09T14:44:11Z fw filterlog 76404 - '): a line a
+# syslog daemon wrote for some program.
+_SYSLOG_LINE = re.compile(r"(?:<\d{1,3}>)?(?:[^\s\d]{3,5}\.? +\d{1,2} \d\d:\d\d:\d\d|"
+                          r"\d{4}-\d\d-\d\dT\S+) (?:\S+ )?[\w./@-]+(?:\[\d+\])?: "
+                          r"|<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ ")
 GZIP, BZIP2, XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # Windows PowerShell writes logs it exports as UTF-16
 
@@ -121,6 +128,12 @@ def mostly(head: bytes, looks_right: Callable[[str], object], limit: int = 40) -
     """Whether most whole lines of a file's head pass `looks_right`: a format's sniff test."""
     lines = head_lines(head, limit)
     return bool(lines) and sum(1 for line in lines if looks_right(line)) * 2 > len(lines)
+
+
+def another_programs_line(line: str) -> bool:
+    """A syslog line of some program: in a shared log (/var/log/syslog, a firewall's remote
+    log) the other programs' lines are valid lines that name nothing, not malformed ones."""
+    return _SYSLOG_LINE.match(line) is not None
 
 
 def json_record(line: str, number: int, reader: LogReader) -> dict[str, Any] | None:

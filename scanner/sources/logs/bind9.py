@@ -17,7 +17,9 @@ rewrite x.example/A/IN via …`) is a lookup too, often logged to a file of its 
 query line is in the same log, the hit is matched to it and not counted again (`Repeats`).
 Infoblox NIOS also writes RPZ hits as CEF lines (`RPZ-QNAME ... src=client ... rewrite
 name [A]`); those queries were answered by the policy zone and count as well.
-Time: BIND's own time (it has a year) if the line has one, else the syslog header's.
+Time: BIND's own time (it has a year) if the line has one, else the syslog header's. In a
+shared syslog file (read with `--format bind9-named-syslog`), the lines of other programs
+are valid lines without a name.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, Repeats, mostly
+from scanner.sources.logs.base import (
+    LogFormat,
+    LogReader,
+    Parsed,
+    Repeats,
+    another_programs_line,
+    mostly,
+)
 
 NAME = "bind9-named-syslog"
 _QUERY = re.compile(
@@ -76,7 +85,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         tag = _TAG.search(line)
         if tag is None and not _BIND_TIME.match(line) and not _ISO_TIME.match(line) \
                 and not _UNTIMED.match(line):
-            reader.not_a_record(number, line, "not a named log line")
+            if not another_programs_line(line):
+                reader.not_a_record(number, line, "not a named log line")
             continue
         match = _QUERY.search(line)
         if match is not None:

@@ -7,8 +7,9 @@
 
 Only `query[...]` lines name what a client asked for; `forwarded` (the server asking its
 upstream), `reply`, `cached` and `config` lines repeat that name and are read as valid lines
-without a name. A line is malformed unless it has a `program[pid]: ` tag, starts with an
-ISO 8601 time (Pi-hole v6 writes no tag), or with `dnsmasq: ` (dnsmasq on standard output,
+without a name, as are the lines of other programs where dnsmasq shares a syslog file. A
+line is malformed unless it has a `program[pid]: ` tag or another syslog header, starts
+with an ISO 8601 time (Pi-hole v6 writes no tag), or with `dnsmasq: ` (dnsmasq on stdout,
 which writes no time: such a line gets the runtime's time when a container log wraps it,
 else the file's modification time, as CoreDNS lines do). Times are syslog (`Mmm dd
 HH:MM:SS`, no year or zone) or ISO 8601; see `timestamps`.
@@ -23,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from scanner.extract import Counted, Observation
-from scanner.sources.logs.base import Block, LogFormat, LogReader, Parsed, TallyRow, mostly
+from scanner.sources.logs.base import (
+    Block,
+    LogFormat,
+    LogReader,
+    Parsed,
+    TallyRow,
+    another_programs_line,
+    mostly,
+)
 
 NAME = "dnsmasq"
 _QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
@@ -62,7 +71,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     for number, line in enumerate(lines, reader.first_line):
         at = line.find(" query[")
         if at < 0:
-            if "]: " not in line and not untagged(line):
+            if "]: " not in line and not untagged(line) and not another_programs_line(line):
                 reader.not_a_record(number, line, "not a dnsmasq log line")
             continue
         match = query(line, at + 1)

@@ -16,7 +16,8 @@ replies (`log-queries` turned off) loses nothing and counts nothing twice. The l
 policy answered: a lookup too, matched to its query and reply in the same way (`Repeats`).
 Other `info:` lines (`resolving`, `response for`, start-up) are valid lines without a name.
 A message body without program or time (as OPNsense's log view exports it) gets the file's
-time.
+time. In a shared syslog file (read with `--format unbound`), the lines of other programs
+are valid lines without a name.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.extract import Observation
-from scanner.sources.logs.base import LogFormat, LogReader, Parsed, Repeats, mostly
+from scanner.sources.logs.base import (
+    LogFormat,
+    LogReader,
+    Parsed,
+    Repeats,
+    another_programs_line,
+    mostly,
+)
 
 NAME = "unbound"
 # 'unbound[pid:thread]: ' (on Windows 'unbound.exe[pid:thread] '), a bare '[pid:thread] '
@@ -56,7 +64,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     for number, line in enumerate(lines, reader.first_line):
         tag = _TAG.search(line)
         if tag is None:
-            reader.not_a_record(number, line, "not an unbound log line")
+            if not another_programs_line(line):
+                reader.not_a_record(number, line, "not an unbound log line")
             continue
         match = _INFO.search(line, tag.end())
         if match is not None:
