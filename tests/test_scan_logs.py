@@ -87,6 +87,25 @@ def test_capture_and_its_zeek_log_give_the_same_names(app, tmp_path: Path, folde
     assert from_log
 
 
+@pytest.mark.parametrize("counted", [False, True], ids=["python", "tally"])
+def test_update_and_key_names_in_a_zeek_log_are_counted_not_stored(
+        app, monkeypatch: pytest.MonkeyPatch, counted: bool) -> None:
+    """Zeek's own logs of a dynamic update (opcode 5: clients registering their names) and of
+    the TKEY exchange securing one: the names are read as the LAN's own, counted in the
+    summary and never stored, as mDNS names are."""
+    if not counted:
+        monkeypatch.setattr(LogReader, "can_count", property(lambda self: False))
+    folder = DATA / "logs-more" / "zeek-dns-tsv"
+    update, key = folder / "zeek-btest-dynamic-update.log", folder / "zeek-btest-tkey.log"
+    assert {(item.name, item.local) for _, item in read_log(update)} == {
+        ("nwin1.stratolab.org", "update"), ("nwin2.stratolab.org", "update")}
+    assert [(item.name, item.local) for _, item in read_log(key)] == [
+        ("1068-ms-7.309-2c6e448.7a9463b8-b109-11ed-26a3-080027f220e5", "key")]
+    result = app("scan", str(update), str(key))
+    assert "3 names" in result.stderr
+    assert app.json("domains") == []
+
+
 def pihole_lines(start: int, count: int) -> str:
     return "".join(f"Sep  8 16:{i // 60:02d}:{i % 60:02d} dnsmasq[577]: query[A] "
                    f"host{i}.magister.net from 10.1.0.{i % 200 + 1}\n"

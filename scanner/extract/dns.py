@@ -20,6 +20,9 @@ TYPE_CNAME = 5
 KEY_EXCHANGES = {249: "TKEY", 250: "TSIG"}
 KEY = "key"
 OPCODE_UPDATE = 5
+# A dynamic update as a log names it (Zeek's `query` of an UPDATE row): the host a Windows or
+# DHCP client registers for itself, a device's name, kept `local` UPDATE like an mDNS name.
+UPDATE = "update"
 _MAX_POINTERS = 64
 
 

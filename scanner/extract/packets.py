@@ -53,7 +53,8 @@ class Observation(NamedTuple):
     name: str
     how: str  # dns | answer | cname | sni | http | quic | ech (a ClientHello with ECH)
     # The school's own network's names, counted but never stored: "mdns", "llmnr", "netbios"
-    # (link-local name resolution) or "key" (a secure dynamic update's key name)
+    # (link-local name resolution), "key" (a secure dynamic update's key name) or "update"
+    # (the name a client registers for itself)
     local: str = ""
     owner: str = ""  # for a CNAME: the alias whose target this name is
 

@@ -19,7 +19,8 @@ announcement with no question at all); its name came from the reply, so it is re
 `answer`, as the capture path records reply names. mDNS, LLMNR and NetBIOS lookups are
 marked `local`. A row with `RD` false is a resolver iterating (a sensor beside it sees
 those): its name counts, but it makes no device. The key name of a TKEY or TSIG row
-(a secure dynamic update) is marked `local` too.
+(a secure dynamic update), and the name of an UPDATE row (`opcode` 5: a client registering
+its own name), are marked `local` too.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.extract import Counted, Observation
-from scanner.extract.dns import KEY, KEY_EXCHANGES
+from scanner.extract.dns import KEY, KEY_EXCHANGES, OPCODE_UPDATE, UPDATE
 from scanner.names import host_from_header
 from scanner.sources.logs.base import (
     Block,
@@ -65,6 +66,7 @@ JSON_MARKS = {
 # no host name is skipped there, not counted malformed.
 LOCAL_PORTS = {"5353": "mdns", "5355": "llmnr", "137": "netbios"}
 KEY_TYPES = {str(qtype) for qtype in KEY_EXCHANGES}  # TKEY, TSIG: a key name, a LAN name
+UPDATE_OPCODE = str(OPCODE_UPDATE)
 UNSET = {"-", "(empty)", ""}
 NEWLINE = re.compile(rb"\n")
 
@@ -126,6 +128,7 @@ class TsvLayout:
     port_at: int = 0
     qtype_at: int = 0
     rd_at: int = 0  # dns: recursion desired, 'F' from a resolver iterating (no device)
+    opcode_at: int = -1  # dns: 5 for a dynamic update (a column Zeek writes when asked to)
     limit: int = 0  # columns a record must have up to the last one read
     last: bool = False  # the line's end (newline) is inside a column that is read
 
@@ -155,14 +158,17 @@ class TsvLayout:
             self.port_at = fields.index("id.resp_p") if "id.resp_p" in fields else -1
             self.qtype_at = fields.index("qtype") if how == "dns" and "qtype" in fields else -1
             self.rd_at = fields.index("RD") if how == "dns" and "RD" in fields else -1
+            self.opcode_at = (fields.index("opcode") if how == "dns" and "opcode" in fields
+                              else -1)
             self.limit = max(self.name_at, self.time_at, self.client_at, self.port_at,
-                             self.qtype_at, self.rd_at) + 1
+                             self.qtype_at, self.rd_at, self.opcode_at) + 1
             self.last = self.limit >= len(fields)
 
     def for_tally(self) -> tuple[int, int, int, int, int, int, int, int, bool]:
-        """The layout as `Tally.tsv` takes it; a name column of -1 hands every record back."""
+        """The layout as `Tally.tsv` takes it; a name column of -1 hands every record back
+        (as it does where an `opcode` column may mark updates, which the Tally does not read)."""
         usable = (self.fields is not None and len(self.separator) == 1 and self.time_at >= 0
-                  and ord(self.separator) < 128 and self.limit <= 256)
+                  and ord(self.separator) < 128 and self.limit <= 256 and self.opcode_at < 0)
         return (ord(self.separator[:1] or "\t"), self.name_at if usable else -1,
                 self.time_at, self.client_at, self.port_at, self.qtype_at, self.rd_at,
                 self.limit, self.last)
@@ -174,9 +180,9 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
     names, name_of, clients, bad = reader.names, reader.name_of, reader.clients, reader.bad
     new = tuple.__new__  # an Observation with every field given, without its slower __new__
     layout = layout or TsvLayout(kind)
-    separator, name_at, time_at, client_at, port_at, qtype_at, rd_at, limit, last = (
+    separator, name_at, time_at, client_at, port_at, qtype_at, rd_at, opcode_at, limit, last = (
         layout.separator, layout.name_at, layout.time_at, layout.client_at, layout.port_at,
-        layout.qtype_at, layout.rd_at, layout.limit, layout.last)
+        layout.qtype_at, layout.rd_at, layout.opcode_at, layout.limit, layout.last)
     fields = layout.fields
     number = 0
     for number, line in enumerate(lines, reader.first_line):
@@ -187,9 +193,10 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
                 bad(number, str(error))
                 continue
             reader.skipped += 1
-            separator, name_at, time_at, client_at, port_at, qtype_at, rd_at, limit, last = (
-                layout.separator, layout.name_at, layout.time_at, layout.client_at,
-                layout.port_at, layout.qtype_at, layout.rd_at, layout.limit, layout.last)
+            separator, name_at, time_at, client_at, port_at, qtype_at, rd_at, opcode_at, \
+                limit, last = (layout.separator, layout.name_at, layout.time_at,
+                               layout.client_at, layout.port_at, layout.qtype_at, layout.rd_at,
+                               layout.opcode_at, layout.limit, layout.last)
             fields = layout.fields
             continue
         if fields is None:
@@ -207,8 +214,9 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
             raw = host_from_header(raw)
         local = ""
         if how == "dns":
-            local = KEY if qtype_at >= 0 and parts[qtype_at] in KEY_TYPES else (
-                LOCAL_PORTS.get(parts[port_at], "") if port_at >= 0 else "")
+            local = KEY if qtype_at >= 0 and parts[qtype_at] in KEY_TYPES else \
+                UPDATE if opcode_at >= 0 and parts[opcode_at] == UPDATE_OPCODE else \
+                LOCAL_PORTS.get(parts[port_at], "") if port_at >= 0 else ""
         name = names[raw]
         if not name:  # an address (dropped quietly) or no name at all (malformed)
             if name is None and not local:
@@ -313,7 +321,8 @@ def _from_json(kind: str, record: dict[str, Any], number: int,
     port = record.get("id.resp_p", nested.get("resp_p"))
     local = ""
     if how == "dns":
-        local = KEY if str(record.get("qtype")) in KEY_TYPES else LOCAL_PORTS.get(str(port), "")
+        local = KEY if str(record.get("qtype")) in KEY_TYPES else \
+            UPDATE if str(record.get("opcode")) == UPDATE_OPCODE else LOCAL_PORTS.get(str(port), "")
     # a LAN name that is no host name (a service instance, "Kim's iPad._airplay…") is quiet
     name = (reader.names[raw] or None) if local else reader.name_of(number, raw)
     if name is None:
