@@ -243,7 +243,9 @@ def _report_purge(result: PurgeResult, config: Config) -> None:
             f"{config.device_days} days folded into daily counts ({result.device_rows_deleted:,} "
             f"rows, {result.devices_deleted:,} device pseudonyms deleted); "
             f"{result.aggregate_rows_deleted:,} daily rows older than {config.aggregate_days} "
-            f"days and {result.domains_deleted:,} domains deleted.", err=True)
+            f"days and {result.domains_deleted:,} domains deleted."
+            + (f" {result.names_kept_out:,} LAN names stored by an earlier version deleted."
+               if result.names_kept_out else ""), err=True)
 
 
 def _zone(name: str | None) -> tzinfo | None:

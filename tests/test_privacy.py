@@ -157,6 +157,40 @@ def test_retention_folds_device_rows_then_expires_totals(app) -> None:
     assert app.json("apps") == [] and app.json("domains") == []
 
 
+def test_lan_names_an_older_version_stored_are_deleted_once(app) -> None:
+    """An inventory from before LAN names were kept out holds device names such as
+    `juliets-iphone.lan`: the next purge deletes them with their daily and per-device rows,
+    once for each set of rules, and says so."""
+    app("scan", str(EXAMPLE))
+    database = open_database(app.database)
+    connection = database.conn
+    kept = connection.execute("SELECT count(*) FROM domains").fetchone()[0]
+    with connection:  # what an older version wrote
+        for domain in ("juliets-iphone.lan", "desktop-7f3k"):
+            domain_id = connection.execute(
+                "INSERT INTO domains (domain, registrable, seen, hits, first_seen, last_seen) "
+                "VALUES (?, ?, 1, 3, 1.0, 2.0)", (domain, domain)).lastrowid
+            connection.execute("INSERT INTO daily (day, site, segment, domain_id, hits, stored) "
+                               "SELECT day, site, segment, ?, 3, stored FROM daily LIMIT 1",
+                               (domain_id,))
+            connection.execute(
+                "INSERT INTO device_days (day, site, segment, domain_id, device_id, stored) "
+                "SELECT day, site, segment, ?, device_id, stored FROM device_days LIMIT 1",
+                (domain_id,))
+        connection.execute("DELETE FROM meta WHERE key = 'kept_out'")
+    assert purge(database, Config()).names_kept_out == 2
+    assert connection.execute("SELECT count(*) FROM domains").fetchone()[0] == kept
+    assert connection.execute(
+        "SELECT count(*) FROM daily WHERE domain_id NOT IN (SELECT id FROM domains) UNION ALL "
+        "SELECT count(*) FROM device_days WHERE domain_id NOT IN (SELECT id FROM domains)"
+    ).fetchall() == [(0,), (0,)]
+    assert purge(database, Config()).names_kept_out == 0
+    database.conn.close()
+    raw = b"".join(path.read_bytes() for path in app.database.parent.glob("inventory.db*")
+                   if not path.name.endswith(".key"))
+    assert b"juliets-iphone" not in raw  # overwritten and vacuumed, not only unlinked
+
+
 def test_purge_command_says_what_it_did(app) -> None:
     app("scan", str(EXAMPLE))
     result = app("purge")

@@ -13,12 +13,14 @@ import pytest
 
 from scanner import scan as scan_module
 from scanner.extract import Observation
+from scanner.extract.packets import Dissector
 from scanner.inventory import writer as writer_module
-from scanner.inventory.writer import is_reverse_lookup
+from scanner.inventory.writer import stays_out
 from scanner.sources.logs import base as logs_base
 from scanner.sources.logs import open_text, read_log
 from scanner.sources.logs.base import LogReader
 from scanner.sources.logs.timestamps import local_day
+from scanner.sources.pcap import CaptureReader
 from tests.conftest import DATA
 from tests.test_scan import scan_interrupted, scanner_for, snapshot
 
@@ -43,9 +45,9 @@ def test_scan_of_a_log_gives_the_truth(app, truth: Path, tmp_path: Path) -> None
     local_only = {item.name for item in observations if item.local} - {
         item.name for item in observations if not item.local}
     assert local_only <= set(expected["domains"])  # mDNS/LLMNR names: counted, not stored
-    reverse = {name for name in expected["domains"] if is_reverse_lookup(name)}
+    kept_out = {name for name in expected["domains"] if stays_out(name)}  # LAN, reverse
     assert {item["domain"] for item in app.json("domains")} == set(expected["domains"]) - \
-        local_only - reverse
+        local_only - kept_out
 
 
 CAPTURE_AND_LOG = [
@@ -84,7 +86,16 @@ def test_capture_and_its_zeek_log_give_the_same_names(app, tmp_path: Path, folde
     from_capture = {item["domain"] for item in other.json("domains")
                     if how & set(item["seen_as"])}
     assert from_log == from_capture - ZEEK_MISSES.get(log, set())
-    assert from_log
+    # read, before the store leaves out LAN names ('server4', a lab's single label)
+    read_from_log = {item.name for _, item in read_log(LOGS / folder / log)
+                     if item.how in how and not item.local}
+    dissector = Dissector()
+    for frame in CaptureReader(LOGS / folder / capture):
+        dissector.frame(*frame)
+    read_from_capture = {item.name for item in dissector.drain()
+                         if item.how in how and not item.local}
+    assert read_from_log == read_from_capture - ZEEK_MISSES.get(log, set())
+    assert read_from_log
 
 
 @pytest.mark.parametrize("counted", [False, True], ids=["python", "tally"])
@@ -137,6 +148,25 @@ def test_the_resolver_asking_itself_is_no_device(app, tmp_path: Path,
         "device_days x ON x.domain_id = d.id GROUP BY d.domain")) == [
         ("api.github.com", 2, 1), ("pi.hole", 2, 0), ("www.wikiwijs.nl", 1, 1)]
     assert stored.execute("SELECT count(*) FROM devices").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("counted", [False, True], ids=["python", "tally"])
+def test_names_of_the_schools_own_network_are_counted_not_stored(
+        app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: bool) -> None:
+    """Devices ask the school's DNS server for each other too: a single label (a Windows
+    host, `wpad`), `.lan`, `.home.arpa`, `.internal`, `.local` by unicast DNS, a Fritz!Box.
+    Such names say whose device it is, never which app: counted, never stored."""
+    if not counted:
+        monkeypatch.setattr(LogReader, "can_count", property(lambda self: False))
+    lan = ["juliets-iphone.lan", "desktop-7f3k", "wpad", "nas.home.arpa", "dc01.school.internal",
+           "_ldap._tcp.dc._msdcs.school.local", "fritz.box", "printer.localdomain"]
+    apps = ["www.wikiwijs.nl", "lan.example.com", "internal.magister.net", "local.nl"]
+    log = tmp_path / "pihole.log"
+    log.write_text("".join(f"Sep  8 16:00:{second:02d} dnsmasq[577]: query[A] {name} from "
+                           f"10.0.0.5\n" for second, name in enumerate(lan + apps)))
+    result = app("scan", str(log))
+    assert f"{len(lan + apps)} names" in result.stderr
+    assert sorted(item["domain"] for item in app.json("domains")) == sorted(apps)
 
 
 def test_a_growing_log_is_read_only_where_it_grew(app, tmp_path: Path) -> None:

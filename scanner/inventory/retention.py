@@ -3,13 +3,15 @@
 Ages count from the day appradar stored a row, so a capture of last year imported today is
 kept per device for `device_days` from today: what appradar holds, it holds for a bounded time.
 Runs after every scan, on `appradar purge`, and in a capture each time the date changes
-(`DailyPurge`), so one that runs for months keeps to the same limits. Deleted data is
+(`DailyPurge`), so one that runs for months keeps to the same limits. Names an older version
+stored and this one keeps out (LAN names: `writer.stays_out`) are deleted once. Deleted data is
 overwritten (`secure_delete`), the write-ahead log truncated and the file vacuumed, so what
 is purged is really gone.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,6 +19,7 @@ from datetime import date, timedelta
 import sqlite_utils
 
 from scanner.config import Config
+from scanner.inventory.writer import KEPT_OUT_RULES, stays_out
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,13 @@ class PurgeResult:
     devices_deleted: int
     aggregate_rows_deleted: int
     domains_deleted: int
+    names_kept_out: int = 0  # LAN names an older version stored, deleted with their rows
 
     @property
     def deleted_anything(self) -> bool:
         return bool(self.device_rows_deleted or self.devices_deleted
-                    or self.aggregate_rows_deleted or self.domains_deleted)
+                    or self.aggregate_rows_deleted or self.domains_deleted
+                    or self.names_kept_out)
 
 
 def purge(database: sqlite_utils.Database, config: Config,
@@ -42,6 +47,7 @@ def purge(database: sqlite_utils.Database, config: Config,
     connection.execute("PRAGMA secure_delete = ON")
     with connection:
         connection.execute("BEGIN")
+        kept_out = _forget_names_kept_out(connection)
         folded_days = connection.execute(
             "SELECT count(DISTINCT day) FROM device_days WHERE stored < ?", (device_cutoff,)
         ).fetchone()[0]
@@ -83,12 +89,27 @@ def purge(database: sqlite_utils.Database, config: Config,
             connection.execute(
                 "DELETE FROM cnames WHERE alias NOT IN (SELECT domain FROM domains) "
                 "AND target NOT IN (SELECT domain FROM domains)")
-    result = PurgeResult(folded_days, device_rows, devices, aggregates, domains)
+    result = PurgeResult(folded_days, device_rows, devices, aggregates, domains, kept_out)
     if result.deleted_anything:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.execute("VACUUM")
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return result
+
+
+def _forget_names_kept_out(connection: sqlite3.Connection) -> int:
+    """Delete stored names that the writer now keeps out, once for each set of rules."""
+    done = connection.execute("SELECT value FROM meta WHERE key = 'kept_out'").fetchone()
+    if done is not None and done[0] == KEPT_OUT_RULES:
+        return 0
+    ids = [(domain_id,) for domain_id, domain in connection.execute(
+        "SELECT id, domain FROM domains") if stays_out(domain)]
+    for table in ("device_days", "daily"):
+        connection.executemany(f"DELETE FROM {table} WHERE domain_id = ?", ids)
+    connection.executemany("DELETE FROM domains WHERE id = ?", ids)
+    connection.execute("INSERT INTO meta (key, value) VALUES ('kept_out', ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (KEPT_OUT_RULES,))
+    return len(ids)
 
 
 class DailyPurge:

@@ -27,6 +27,13 @@ MAX_CNAME_HOPS = 8
 STORED_DEVICE_DAYS = 500_000  # remembered per writer: about 50 MB at most
 
 REVERSE_ZONES = ("in-addr.arpa", "ip6.arpa")
+# Namespaces of a local network, never an app's on the internet: mDNS's `.local` (RFC 6762),
+# `.home.arpa` (RFC 8375), `.internal` (reserved by ICANN for private use), and the suffixes
+# routers and directory servers are commonly given instead.
+LAN_SUFFIXES = (".local", ".home.arpa", ".internal", ".lan", ".home", ".corp", ".localdomain",
+                ".intranet", ".private", ".localhost", ".fritz.box")
+_LOOK_CLOSER = REVERSE_ZONES + tuple(suffix[1:] for suffix in LAN_SUFFIXES)
+KEPT_OUT_RULES = " ".join(_LOOK_CLOSER)  # names stored under other rules are deleted once
 
 
 def is_reverse_lookup(name: str) -> bool:
@@ -34,6 +41,20 @@ def is_reverse_lookup(name: str) -> bool:
     least of all linked to the device that looked itself up."""
     return name.endswith(REVERSE_ZONES) and (
         name in REVERSE_ZONES or name.endswith((".in-addr.arpa", ".ip6.arpa")))
+
+
+def is_lan_name(name: str) -> bool:
+    """A name of the school's own network (`juliets-iphone.lan`, `desktop-7f3k`, `nas.local`
+    asked of the DNS server rather than by mDNS): a single label, which the internet's DNS
+    never answers, or one under a LAN suffix. It names a device, often its owner, never an
+    app: counted, not stored."""
+    return "." not in name or ("." + name).endswith(LAN_SUFFIXES)
+
+
+def stays_out(name: str) -> bool:
+    """Whether a name is kept out of the database: a LAN name or an address written as one."""
+    return "." not in name or (name.endswith(_LOOK_CLOSER)
+                               and (is_lan_name(name) or is_reverse_lookup(name)))
 
 
 def is_device(client: bytes) -> bool:
@@ -167,8 +188,8 @@ class InventoryWriter:
         seen, day_of = self.batch.seen, local_day
         count = 0
         for moment, client, name, how, local, owner in observations:
-            if (local and not local_names) or (
-                    name.endswith(REVERSE_ZONES) and is_reverse_lookup(name)):
+            if (local and not local_names) or "." not in name or (
+                    name.endswith(_LOOK_CLOSER) and stays_out(name)):
                 continue  # device names on the LAN, and addresses written as names: not apps
             count += 1
             key = (name, how, client, day_of(int(moment // 3600)), owner)
@@ -190,8 +211,8 @@ class InventoryWriter:
         total = 0
         for row in counted:
             name = row[0]
-            if (row[4] and not local_names) or (
-                    name.endswith(REVERSE_ZONES) and is_reverse_lookup(name)):
+            if (row[4] and not local_names) or "." not in name or (
+                    name.endswith(_LOOK_CLOSER) and stays_out(name)):
                 continue
             total += row[6]
             kept.append(row)
