@@ -1290,11 +1290,12 @@ def test_unbound_replies_count_only_when_no_query_waits_for_them(tmp_path: Path)
                            "www.wikiwijs.nl IN A +E(0)K (10.0.0.1)"),
     ("dnsmasq", "dnsmasq[812]: query[A] www.wikiwijs.nl from 10.0.0.5"),
 ])
-def test_a_shared_syslog_file_read_with_the_format_named(
+def test_a_dns_servers_lines_in_a_shared_syslog_file(
         tmp_path: Path, format_name: str, line: str) -> None:
     """A DNS server's lines among every other program's (/var/log/syslog, a firewall's remote
-    log in BSD or RFC 5424 form): too few to be sniffed, read with --format; the other
-    programs' lines are valid lines without a name, and an unknown line stays malformed."""
+    log in BSD or RFC 5424 form): too few for the format's own sniff test, found by its
+    program's tag; the other programs' lines are valid lines without a name, and an unknown
+    line stays malformed."""
     path = write(tmp_path, "syslog", (
         "Nov 28 10:00:00 router systemd[1]: Started Session 5 of user root.\n"
         f"Nov 28 10:00:01 router {line}\n"
@@ -1305,11 +1306,16 @@ def test_a_shared_syslog_file_read_with_the_format_named(
         "<30>mai 04 10:56:07 fw dhcpd[401]: DHCPACK on 10.0.0.5\n"
         "2025-11-28T10:00:05+01:00 sshd[1000]: Accepted publickey for root from 10.0.0.2\n"
         "this line is nobody's\n"))
-    with pytest.raises(UnknownFormat):
-        read_log(path)
-    reader, found = observations(path, format_name=format_name, timezone=UTC)
-    assert [(number, item.name) for number, item in found] == [(2, "www.wikiwijs.nl")]
-    assert (reader.records, reader.malformed) == (8, 1)
+    assert not REGISTRY[format_name].sniff(path.read_bytes())
+    lines = path.read_text().splitlines(keepends=True)
+    others = write(tmp_path, "others", "".join(lines[:1] + lines[2:]))
+    with pytest.raises(UnknownFormat):  # no DNS server's line at all
+        read_log(others)
+    for named in (None, format_name):
+        reader, found = observations(path, format_name=named, timezone=UTC)
+        assert reader.format == format_name
+        assert [(number, item.name) for number, item in found] == [(2, "www.wikiwijs.nl")]
+        assert (reader.records, reader.malformed) == (8, 1)
     assert reader.problems == [f"{path}:8: not {'an' if format_name == 'unbound' else 'a'} "
                                f"{'named' if format_name.startswith('bind') else format_name} "
                                "log line"]

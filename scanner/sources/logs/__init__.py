@@ -36,7 +36,15 @@ from scanner.sources.logs import (
     wrappers,
     zeek,
 )
-from scanner.sources.logs.base import LogFormat, LogReader, open_binary, open_text
+from scanner.sources.logs.base import (
+    LogFormat,
+    LogReader,
+    another_programs_line,
+    head_lines,
+    mostly,
+    open_binary,
+    open_text,
+)
 
 HEAD_BYTES = 64 * 1024
 
@@ -83,13 +91,26 @@ def supported() -> str:
 
 
 def sniff(head: bytes, path: Path) -> str | None:
-    """The first format (in registry order) that recognises these first bytes of `path`."""
+    """The first format (in registry order) that recognises these first bytes of `path`, or
+    else the DNS server with the most lines in a syslog file it shares with other programs."""
     if not head.strip():
         return None
     for name, log_format in REGISTRY.items():
         if log_format.sniff(head):
             return name
-    return None
+    return _shared_syslog(head)
+
+
+def _shared_syslog(head: bytes) -> str | None:
+    """/var/log/syslog, a firewall's remote log: mostly syslog lines, some of them a DNS
+    server's (`program`), too few for its own sniff test."""
+    if not mostly(head, another_programs_line):
+        return None
+    lines = head_lines(head, 1000)
+    found = {name: sum(1 for line in lines if log_format.program(line))
+             for name, log_format in REGISTRY.items() if log_format.program}
+    best = max(found, key=found.__getitem__, default=None)
+    return best if best is not None and found[best] else None
 
 
 def read_log(path: Path, format_name: str | None = None,

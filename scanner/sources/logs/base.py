@@ -92,6 +92,8 @@ class LogFormat:
     # What identifies the log from one scan to the next where its first bytes cannot (a
     # database rewrites its header on every write); None: its first bytes do.
     identity: Callable[[Path], bytes] | None = None
+    # Its own lines' syslog tag, to find them among other programs' in a shared syslog file.
+    program: Callable[[str], object] | None = None
 
 
 def is_compressed(path: Path) -> bool:

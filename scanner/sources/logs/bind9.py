@@ -113,4 +113,4 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
 
 
 FORMAT = LogFormat(NAME, "BIND 9 named query log (syslog or file, old and new styles)",
-                   sniff, parse, timeless=True)
+                   sniff, parse, timeless=True, program=_TAG.search)

@@ -138,4 +138,5 @@ class Tallier:
 
 
 FORMAT = LogFormat(NAME, "dnsmasq / Pi-hole query log (log-queries)", sniff, parse,
-                   timeless=True, tally=Tallier)
+                   timeless=True, tally=Tallier,
+                   program=re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ").search)

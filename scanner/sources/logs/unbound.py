@@ -100,4 +100,5 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
     return number
 
 
-FORMAT = LogFormat(NAME, "Unbound log-queries / log-replies", sniff, parse, timeless=True)
+FORMAT = LogFormat(NAME, "Unbound log-queries / log-replies", sniff, parse, timeless=True,
+                   program=_TAG.search)
