@@ -246,8 +246,8 @@ def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
         tmp_path: Path) -> None:
     """Suricata 5-7 write a dns v2 answer in the flow's direction (the client as src_ip),
     eve v1 and Suricata 8 in the packet's (the client as dest_ip): the resolver, on port 53,
-    is never the device; an answer to an mDNS query stays a LAN name, and so is a TKEY's
-    name, a secure update's key."""
+    is never the device; an answer to an mDNS query stays a LAN name, and so are a TKEY's
+    name, a secure update's key, and the zone of an update (opcode 5)."""
     events = [
         {"src_ip": "10.0.2.15", "dest_ip": "10.0.2.3", "src_port": 42115, "dest_port": 53,
          "dns": {"version": 2, "type": "answer", "rrname": "raw.githubusercontent.com"}},
@@ -257,6 +257,9 @@ def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
          "dns": {"version": 2, "type": "answer", "rrname": "printer.local"}},
         {"src_ip": "10.0.2.17", "dest_ip": "10.0.2.3", "src_port": 50000, "dest_port": 53,
          "dns": {"type": "query", "rrname": "336-ms-7.1-6c1a.0b750ce3", "rrtype": "TKEY"}},
+        {"src_ip": "10.0.2.17", "dest_ip": "10.0.2.3", "src_port": 50001, "dest_port": 53,
+         "dns": {"version": 2, "type": "query", "rrname": "ad.school.example", "rrtype": "SOA",
+                 "opcode": 5}},
     ]
     path = write(tmp_path, "eve.json", "".join(
         json.dumps({"timestamp": "2020-02-04T11:30:04.398067+0000", "flow_id": flow,
@@ -267,7 +270,8 @@ def test_suricata_answers_go_to_the_client_whichever_direction_is_written(
         ("raw.githubusercontent.com", packed("10.0.2.15"), "answer", ""),
         ("v1.example", packed("192.168.86.85"), "answer", ""),
         ("printer.local", packed("224.0.0.251"), "answer", "mdns"),
-        ("336-ms-7.1-6c1a.0b750ce3", packed("10.0.2.17"), "dns", "key")]
+        ("336-ms-7.1-6c1a.0b750ce3", packed("10.0.2.17"), "dns", "key"),
+        ("ad.school.example", packed("10.0.2.17"), "dns", "update")]
 
 
 def test_a_real_suricata_5_log_has_one_device_not_its_resolver() -> None:

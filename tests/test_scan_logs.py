@@ -117,6 +117,19 @@ def test_update_and_key_names_in_a_zeek_log_are_counted_not_stored(
     assert app.json("domains") == []
 
 
+def test_a_captured_dynamic_update_names_the_schools_zone_counted_not_stored(app) -> None:
+    """An UPDATE's question is the zone the client registers in (the school's own, as
+    tshark lists it): read as a LAN name, like Zeek's log of the same update."""
+    capture = DATA / "pcap" / "zeek__dynamic-update.pcap"
+    dissector = Dissector()
+    for frame in CaptureReader(capture):
+        dissector.frame(*frame)
+    assert {(item.name, item.how, item.local) for item in dissector.drain()} == {
+        ("stratolab.org", "dns", "update")}
+    app("scan", str(capture))
+    assert app.json("domains") == []
+
+
 def pihole_lines(start: int, count: int) -> str:
     return "".join(f"Sep  8 16:{i // 60:02d}:{i % 60:02d} dnsmasq[577]: query[A] "
                    f"host{i}.magister.net from 10.1.0.{i % 200 + 1}\n"

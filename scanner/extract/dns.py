@@ -20,8 +20,9 @@ TYPE_CNAME = 5
 KEY_EXCHANGES = {249: "TKEY", 250: "TSIG"}
 KEY = "key"
 OPCODE_UPDATE = 5
-# A dynamic update as a log names it (Zeek's `query` of an UPDATE row): the host a Windows or
-# DHCP client registers for itself, a device's name, kept `local` UPDATE like an mDNS name.
+# A dynamic update names the school's own zone (its question, as a capture or Suricata sees
+# it) or the host a Windows or DHCP client registers for itself (Zeek's `query`): kept
+# `local` UPDATE like an mDNS name.
 UPDATE = "update"
 _MAX_POINTERS = 64
 
@@ -72,17 +73,18 @@ def read_name(message: bytes, offset: int) -> tuple[bytes | None, int]:
 
 
 def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | None]], str | None]:
-    """(is_response, [(name, QUERY|KEY|ANSWER|CNAME, CNAME owner)], error or None) for one
-    DNS message.
+    """(is_response, [(name, QUERY|KEY|UPDATE|ANSWER|CNAME, CNAME owner)], error or None) for
+    one DNS message.
 
-    Queries contribute their question (or, for UPDATE, zone) names, a TKEY or TSIG key name
-    as KEY; responses the owner names of their answer records and the targets of CNAME
+    Queries contribute their question names, the zone of an UPDATE as UPDATE and a TKEY or
+    TSIG key name as KEY; responses the owner names of their answer records and the targets of CNAME
     answers — the same fields tshark reports.
     """
     if len(message) < 12:
         return False, [], "DNS header cut short"
     flags, qdcount, ancount = struct.unpack_from("!HHH", message, 2)
     response = bool(flags & 0x8000)
+    update = (flags >> 11) & 0x0F == OPCODE_UPDATE
     names: list[tuple[bytes | None, str, bytes | None]] = []
     offset = 12
     try:
@@ -93,8 +95,9 @@ def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | N
             qtype = (message[offset] << 8) | message[offset + 1]
             offset += 4
             if not response:
-                names.append((name, KEY if qtype in KEY_EXCHANGES else QUERY, None))
-        if not response or (flags >> 11) & 0x0F == OPCODE_UPDATE:
+                names.append((name, KEY if qtype in KEY_EXCHANGES else UPDATE if update
+                              else QUERY, None))
+        if not response or update:
             return response, names, None  # UPDATE: prerequisites, not answers
         for _ in range(ancount):
             name, offset = read_name(message, offset)

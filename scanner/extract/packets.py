@@ -555,8 +555,8 @@ class Dissector:
         if not local and len(message) > 2 and not message[2] & 0x01:
             client = b""  # recursion not desired: a resolver iterating, no device of the school
         for name, how, owner in names:
-            if how == dns.KEY:  # a secure update's key name: the school's own, like mDNS
-                self._emit(client, name, dns.QUERY, dns.KEY, owner)
+            if how in (dns.KEY, dns.UPDATE):  # a key name, the school's zone: like mDNS
+                self._emit(client, name, dns.QUERY, how, owner)
             else:
                 self._emit(client, name, how, local, owner)
         if error:

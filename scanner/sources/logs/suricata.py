@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.extract import Observation
-from scanner.extract.dns import KEY, KEY_EXCHANGES
+from scanner.extract.dns import KEY, KEY_EXCHANGES, OPCODE_UPDATE, UPDATE
 from scanner.names import host_from_header
 from scanner.sources.logs.base import (
     CACHE_LIMIT,
@@ -47,8 +47,8 @@ SERVER_PORTS = {53, 853, 5353, 5355, 137}  # DNS, DNS over TLS, mDNS, LLMNR, Net
 KEY_TYPES = set(KEY_EXCHANGES.values())  # a secure dynamic update's key name: a LAN name
 WEB_PORTS = {80, 443, 8080, 8443}
 # raw name, how, the client's field (None: no device), the server's port field (None: no DNS),
-# and whether it is a key name (TKEY, TSIG)
-Found = tuple[str, str, str | None, str | None, bool]
+# and KEY or UPDATE for a secure update's key name or its zone (the school's own names)
+Found = tuple[str, str, str | None, str | None, str]
 
 
 def _answer_sides(record: dict[str, Any]) -> tuple[str, str]:
@@ -85,18 +85,20 @@ def _names(record: dict[str, Any], answered: dict[tuple[object, object], None]) 
                 answered.clear()
             asked = response not in answered
             answered[response] = None
+        update = UPDATE if dns.get("opcode") == OPCODE_UPDATE else ""
         if asked:
-            found.append((dns["rrname"], how, side, port, dns.get("rrtype") in KEY_TYPES))
+            found.append((dns["rrname"], how, side, port,
+                          KEY if dns.get("rrtype") in KEY_TYPES else update))
         # v3 `queries`; an alert's `query` (Suricata 5-7 write the DNS part of an alert so)
         for query in (*(dns.get("queries") or ()), *(dns.get("query") or ())):
             if isinstance(query, dict) and isinstance(query.get("rrname"), str):
                 found.append((query["rrname"], how, side, port,
-                               query.get("rrtype") in KEY_TYPES))
+                               KEY if query.get("rrtype") in KEY_TYPES else update))
     for key, field, how in (("tls", "sni", "sni"), ("http", "hostname", "http"),
                             ("quic", "sni", "quic")):
         value = record.get(key)
         if isinstance(value, dict) and isinstance(value.get(field), str):
-            found.append((host_from_header(value[field]), how, _visitor(record), None, False))
+            found.append((host_from_header(value[field]), how, _visitor(record), None, ""))
     return found
 
 
@@ -135,13 +137,13 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         except (KeyError, ValueError):
             bad(number, "no readable timestamp")
             continue
-        for raw, how, side, port, key in found:
+        for raw, how, side, port, own in found:
             name = name_of(number, raw)
             if name is None:
                 continue
             address = record.get(side) if side else None
             client = clients[address] if isinstance(address, str) else b""
-            local = KEY if key else LOCAL_PORTS.get(str(record.get(port)), "") if port else ""
+            local = own or (LOCAL_PORTS.get(str(record.get(port)), "") if port else "")
             yield number, Observation(moment, client, name, how, local)
     return number
 
