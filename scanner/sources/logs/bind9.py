@@ -17,9 +17,8 @@ rewrite x.example/A/IN via …`) is a lookup too, often logged to a file of its 
 query line is in the same log, the hit is matched to it and not counted again (`Repeats`).
 Infoblox NIOS also writes RPZ hits as CEF lines (`RPZ-QNAME ... src=client ... rewrite
 name [A]`); those queries were answered by the policy zone and count as well.
-Time: BIND's own time (it has a year) if the line has one, else the syslog header's. In a
-shared syslog file (read with `--format bind9-named-syslog`), the lines of other programs
-are valid lines without a name.
+Time: BIND's own time (it has a year) if the line has one, else the syslog header's. Lines
+of other programs sharing the syslog file are valid lines without a name.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ replies (`log-queries` turned off) loses nothing and counts nothing twice. The l
 policy answered: a lookup too, matched to its query and reply in the same way (`Repeats`).
 Other `info:` lines (`resolving`, `response for`, start-up) are valid lines without a name.
 A message body without program or time (as OPNsense's log view exports it) gets the file's
-time. In a shared syslog file (read with `--format unbound`), the lines of other programs
-are valid lines without a name.
+time. Where Unbound shares a syslog file, the other programs' lines name nothing (and its
+own tag is how the file is recognised when they are most of it).
 """
 
 from __future__ import annotations
