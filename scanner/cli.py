@@ -195,7 +195,8 @@ def scan(paths: tuple[str, ...], site: str | None, log_format: str, timezone: st
     config = settings.config
     scanner = Scanner(database, catalog, Pseudonymiser(key, keep_addresses=keep_client_addresses),
                       site or config.site, segment_of=Segments(config.segments),
-                      log_format=check_format(log_format), timezone=_zone(timezone))
+                      log_format=check_format(log_format), timezone=_zone(timezone),
+                      lan_domains=config.lan_domains)
     with standard_input_spooled(list(paths), db_path.parent) as arguments:
         if follow:
             if len(arguments) != 1:
@@ -244,8 +245,8 @@ def _report_purge(result: PurgeResult, config: Config) -> None:
             f"rows, {result.devices_deleted:,} device pseudonyms deleted); "
             f"{result.aggregate_rows_deleted:,} daily rows older than {config.aggregate_days} "
             f"days and {result.domains_deleted:,} domains deleted."
-            + (f" {result.names_kept_out:,} LAN names stored by an earlier version deleted."
-               if result.names_kept_out else ""), err=True)
+            + (f" {result.names_kept_out:,} stored names of the school's own network deleted "
+               "(now kept out)." if result.names_kept_out else ""), err=True)
 
 
 def _zone(name: str | None) -> tzinfo | None:
@@ -310,7 +311,8 @@ def capture(interfaces: tuple[str, ...], duration: float | None, site: str | Non
         database, catalog, list(interfaces),
         Pseudonymiser(key, keep_addresses=keep_client_addresses), site or config.site,
         Segments(config.segments), duration=duration, promiscuous=promiscuous,
-        flush_seconds=flush_seconds, command=command, on_flush=after_flush)
+        flush_seconds=flush_seconds, command=command, on_flush=after_flush,
+        lan_domains=config.lan_domains)
     click.echo(result.summary(), err=True)
     for line in result.stats.notes[:10]:
         click.echo(f"  {line}", err=True)

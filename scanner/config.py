@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import AppradarError
+from scanner.names import InvalidName, normalise
 
 SEARCH_PATH = (Path("appradar.toml"), Path("/etc/appradar/appradar.toml"))
 DEFAULT_SEGMENT = "other"
@@ -35,6 +36,9 @@ class Config:
     device_days: int = 30  # per-device rows are folded into daily counts after this
     aggregate_days: int = 400  # daily aggregates are deleted after this
     small_count: int = 5  # device counts below this are never shown exactly
+    # The school's own domains (an Active Directory domain such as ad.school.nl): names at or
+    # under them are its network's, counted but never stored, like `.lan` or `.local` ones.
+    lan_domains: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,7 +47,7 @@ class Config:
             "signatures": str(self.signatures) if self.signatures else None,
             "segments": {name: [str(net) for net in nets] for name, nets in self.segments.items()},
             "retention": {"device_days": self.device_days, "aggregate_days": self.aggregate_days},
-            "privacy": {"small_count": self.small_count},
+            "privacy": {"small_count": self.small_count, "lan_domains": list(self.lan_domains)},
         }
 
 
@@ -108,10 +112,21 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         numbers[key] = value
     if numbers["aggregate_days"] < numbers["device_days"]:
         raise fail("retention.aggregate_days", "must not be shorter than device_days")
+    lan_domains = privacy.get("lan_domains", [])
+    if isinstance(lan_domains, str):
+        lan_domains = [lan_domains]
+    if not isinstance(lan_domains, list):
+        raise fail("privacy.lan_domains", "must be a domain name or a list of them")
+    own = []
+    for text in lan_domains:
+        try:
+            own.append(normalise(str(text)))
+        except InvalidName as reason:
+            raise fail("privacy.lan_domains", f"'{text}' is not a domain name: {reason}") from None
     return Config(
         path=path, site=site.strip(),
         signatures=(path.parent / signatures) if signatures else None,
-        segments=segments, **numbers,
+        segments=segments, lan_domains=tuple(own), **numbers,
     )
 
 

@@ -88,7 +88,8 @@ class Scanner:
                  pseudonymiser: Pseudonymiser, site: str = "default",
                  on_progress: Callable[[str, int], None] | None = None,
                  segment_of: Callable[[bytes], str] | None = None,
-                 log_format: str | None = None, timezone: tzinfo | None = None) -> None:
+                 log_format: str | None = None, timezone: tzinfo | None = None,
+                 lan_domains: tuple[str, ...] = ()) -> None:
         self.log_format = log_format
         self.timezone = timezone
         self.stopping = False  # set by a signal handler to end a --follow run cleanly
@@ -99,7 +100,7 @@ class Scanner:
         self.pseudonymiser = pseudonymiser
         self.on_progress = on_progress
         self.writer = InventoryWriter(database, catalog, site, pseudonymiser,
-                                      segment_of or Segments({}))
+                                      segment_of or Segments({}), lan_domains)
 
     def follow(self, argument: str) -> ScanResult:
         """Tail one log until `stopping` is set, starting over on the new file after rotation."""

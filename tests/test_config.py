@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scanner.config import Config, ConfigError, Segments, load_config
+from tests.conftest import App
 from tests.packets import dns_query, ether, write_pcap
 
 
@@ -35,6 +36,11 @@ def test_defaults_without_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
      "retention.aggregate_days: must not be shorter than device_days"),
     ("[privacy]\nsmall_count = 'five'", "privacy.small_count: must be a whole number of at "
                                         "least 1"),
+    ("[privacy]\nlan_domains = 5", "privacy.lan_domains: must be a domain name or a list of "
+                                   "them"),
+    ("[privacy]\nlan_domains = ['ad school.nl']", "privacy.lan_domains: 'ad school.nl' is not a "
+                                                  "domain name: characters not allowed in a "
+                                                  "host name"),
 ])
 def test_bad_settings_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
@@ -89,5 +95,32 @@ def test_config_show(app, tmp_path: Path) -> None:
         "file": str(config), "site": "lyceum", "signatures": str(tmp_path / "own"),
         "segments": {"guests": ["10.9.0.0/16", "fd00:9::/32"]},
         "retention": {"device_days": 30, "aggregate_days": 400},
-        "privacy": {"small_count": 5},
+        "privacy": {"small_count": 5, "lan_domains": []},
     }
+
+
+def test_the_schools_own_domains_are_kept_out_and_forgotten(app, tmp_path: Path) -> None:
+    """`privacy.lan_domains` names the school's own DNS domains (its Active Directory under its
+    public name): the hosts in them are counted, never stored; one added later is deleted
+    from what is stored at the next purge, once."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.packet import Raw
+
+    names = ["pc-17.ad.school.nl", "ad.school.nl", "www.school.nl", "school.magister.net"]
+    packets = [ether() / IP(src="10.1.0.5", dst="192.0.2.53") / UDP(sport=40000, dport=53)
+               / Raw(dns_query(name, number)) for number, name in enumerate(names, 1)]
+    capture = write_pcap(tmp_path / "s.pcap", packets)
+    config = write(tmp_path, '[privacy]\nlan_domains = ["AD.School.nl."]\n')
+    assert load_config(config).lan_domains == ("ad.school.nl",)
+    result = app("scan", str(capture), "--config", str(config))
+    assert "4 names" in result.stderr
+    assert sorted(item["domain"] for item in app.json("domains")) == [
+        "school.magister.net", "www.school.nl"]
+    later = App(tmp_path / "later.db")  # scanned before the setting, then purged with it
+    later("scan", str(capture))
+    assert len(later.json("domains")) == 4
+    assert "2 stored names of the school's own network deleted" in later(
+        "purge", "--config", str(config)).stderr
+    assert sorted(item["domain"] for item in later.json("domains")) == [
+        "school.magister.net", "www.school.nl"]
+    assert "own network" not in later("purge", "--config", str(config)).stderr

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import sqlite_utils
 
 from scanner.config import Config
-from scanner.inventory.writer import KEPT_OUT_RULES, stays_out
+from scanner.inventory.writer import kept_out_rules, lan_suffixes, stays_out
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def purge(database: sqlite_utils.Database, config: Config,
     connection.execute("PRAGMA secure_delete = ON")
     with connection:
         connection.execute("BEGIN")
-        kept_out = _forget_names_kept_out(connection)
+        kept_out = _forget_names_kept_out(connection, config.lan_domains)
         folded_days = connection.execute(
             "SELECT count(DISTINCT day) FROM device_days WHERE stored < ?", (device_cutoff,)
         ).fetchone()[0]
@@ -97,18 +97,21 @@ def purge(database: sqlite_utils.Database, config: Config,
     return result
 
 
-def _forget_names_kept_out(connection: sqlite3.Connection) -> int:
-    """Delete stored names that the writer now keeps out, once for each set of rules."""
+def _forget_names_kept_out(connection: sqlite3.Connection, own_domains: tuple[str, ...]) -> int:
+    """Delete stored names that the writer now keeps out (rules of a newer version, a domain
+    just added to `privacy.lan_domains`), once for each set of rules."""
+    rules = kept_out_rules(own_domains)
     done = connection.execute("SELECT value FROM meta WHERE key = 'kept_out'").fetchone()
-    if done is not None and done[0] == KEPT_OUT_RULES:
+    if done is not None and done[0] == rules:
         return 0
+    suffixes = lan_suffixes(own_domains)
     ids = [(domain_id,) for domain_id, domain in connection.execute(
-        "SELECT id, domain FROM domains") if stays_out(domain)]
+        "SELECT id, domain FROM domains") if stays_out(domain, suffixes)]
     for table in ("device_days", "daily"):
         connection.executemany(f"DELETE FROM {table} WHERE domain_id = ?", ids)
     connection.executemany("DELETE FROM domains WHERE id = ?", ids)
     connection.execute("INSERT INTO meta (key, value) VALUES ('kept_out', ?) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (KEPT_OUT_RULES,))
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (rules,))
     return len(ids)
 
 

@@ -32,8 +32,16 @@ REVERSE_ZONES = ("in-addr.arpa", "ip6.arpa")
 # routers and directory servers are commonly given instead.
 LAN_SUFFIXES = (".local", ".home.arpa", ".internal", ".lan", ".home", ".corp", ".localdomain",
                 ".intranet", ".private", ".localhost", ".fritz.box")
-_LOOK_CLOSER = REVERSE_ZONES + tuple(suffix[1:] for suffix in LAN_SUFFIXES)
-KEPT_OUT_RULES = " ".join(_LOOK_CLOSER)  # names stored under other rules are deleted once
+
+
+def lan_suffixes(own_domains: Iterable[str] = ()) -> tuple[str, ...]:
+    """LAN_SUFFIXES and the school's own domains (`privacy.lan_domains`), as suffixes."""
+    return LAN_SUFFIXES + tuple("." + domain for domain in own_domains)
+
+
+def kept_out_rules(own_domains: Iterable[str] = ()) -> str:
+    """What the writer keeps out, as one text: names stored under other rules go, once."""
+    return " ".join(REVERSE_ZONES + lan_suffixes(own_domains))
 
 
 def is_reverse_lookup(name: str) -> bool:
@@ -43,18 +51,18 @@ def is_reverse_lookup(name: str) -> bool:
         name in REVERSE_ZONES or name.endswith((".in-addr.arpa", ".ip6.arpa")))
 
 
-def is_lan_name(name: str) -> bool:
+def is_lan_name(name: str, suffixes: tuple[str, ...] = LAN_SUFFIXES) -> bool:
     """A name of the school's own network (`juliets-iphone.lan`, `desktop-7f3k`, `nas.local`
-    asked of the DNS server rather than by mDNS): a single label, which the internet's DNS
-    never answers, or one under a LAN suffix. It names a device, often its owner, never an
-    app: counted, not stored."""
-    return "." not in name or ("." + name).endswith(LAN_SUFFIXES)
+    asked of the DNS server rather than by mDNS, a host of its own Active Directory domain):
+    a single label, which the internet's DNS never answers, or one at or under a LAN suffix.
+    It names a device, often its owner, never an app: counted, not stored."""
+    return "." not in name or ("." + name).endswith(suffixes)
 
 
-def stays_out(name: str) -> bool:
+def stays_out(name: str, suffixes: tuple[str, ...] = LAN_SUFFIXES) -> bool:
     """Whether a name is kept out of the database: a LAN name or an address written as one."""
-    return "." not in name or (name.endswith(_LOOK_CLOSER)
-                               and (is_lan_name(name) or is_reverse_lookup(name)))
+    return is_lan_name(name, suffixes) or (
+        name.endswith(REVERSE_ZONES) and is_reverse_lookup(name))
 
 
 def is_device(client: bytes) -> bool:
@@ -169,8 +177,11 @@ class InventoryWriter:
 
     def __init__(self, database: sqlite_utils.Database, catalog: Catalog, site: str,
                  pseudonymise: Callable[[bytes], str],
-                 segment_of: Callable[[bytes], str]) -> None:
+                 segment_of: Callable[[bytes], str], lan_domains: Iterable[str] = ()) -> None:
         self.database = database
+        # names that end so are looked at closer, and kept out if LAN names or addresses
+        self._lan = lan_suffixes(lan_domains)
+        self._closer = REVERSE_ZONES + tuple(suffix[1:] for suffix in self._lan)
         self.catalog = catalog
         self.site = site
         self.pseudonymise = pseudonymise
@@ -185,11 +196,11 @@ class InventoryWriter:
 
     def add(self, observations: Iterable[Observation], local_names: bool = False) -> None:
         """Fold observations into the batch; per-observation work is one dictionary hit."""
-        seen, day_of = self.batch.seen, local_day
+        seen, day_of, closer, lan = self.batch.seen, local_day, self._closer, self._lan
         count = 0
         for moment, client, name, how, local, owner in observations:
             if (local and not local_names) or "." not in name or (
-                    name.endswith(_LOOK_CLOSER) and stays_out(name)):
+                    name.endswith(closer) and stays_out(name, lan)):
                 continue  # device names on the LAN, and addresses written as names: not apps
             count += 1
             key = (name, how, client, day_of(int(moment // 3600)), owner)
@@ -207,12 +218,12 @@ class InventoryWriter:
     def add_counted(self, counted: Iterable[Counted], local_names: bool = False) -> None:
         """Take lookups a log reader already counted per day (`LogReader.counted`): they are
         folded as they are, without a second count."""
-        kept = self.batch.counted
+        kept, closer, lan = self.batch.counted, self._closer, self._lan
         total = 0
         for row in counted:
             name = row[0]
             if (row[4] and not local_names) or "." not in name or (
-                    name.endswith(_LOOK_CLOSER) and stays_out(name)):
+                    name.endswith(closer) and stays_out(name, lan)):
                 continue
             total += row[6]
             kept.append(row)

@@ -347,7 +347,8 @@ class LiveCapture:
                  pseudonymiser: Pseudonymiser, interfaces: list[str], site: str = "default",
                  segment_of: Callable[[bytes], str] | None = None, promiscuous: bool = False,
                  flush_seconds: float = FLUSH_SECONDS, buffer_bytes: int = BUFFER_BYTES,
-                 filter_expression: str = CAPTURE_FILTER, command: str | None = None) -> None:
+                 filter_expression: str = CAPTURE_FILTER, command: str | None = None,
+                 lan_domains: tuple[str, ...] = ()) -> None:
         check_interfaces(interfaces)
         self.database = database
         self.site = site
@@ -359,7 +360,7 @@ class LiveCapture:
         self.filter_expression = filter_expression
         self.command = command or "capture " + " ".join(f"-i {name}" for name in interfaces)
         self.writer = InventoryWriter(database, catalog, site, pseudonymiser,
-                                      segment_of or Segments({}))
+                                      segment_of or Segments({}), lan_domains)
         # QUIC hook: the kernel filter already lets client Initial packets to 443/udp through
         # (the quic-ipv4/quic-ipv6 clauses). Their SNI is read by scanner/extract/quic.py once
         # the Dissector hands UDP/443 datagrams to it, exactly as for `scan`; nothing here
@@ -581,8 +582,10 @@ def capture(database: sqlite_utils.Database, catalog: Catalog, interfaces: list[
             promiscuous: bool = False, flush_seconds: float = FLUSH_SECONDS,
             buffer_bytes: int = BUFFER_BYTES, filter_expression: str = CAPTURE_FILTER,
             command: str | None = None,
-            on_flush: Callable[[CaptureResult], None] | None = None) -> CaptureResult:
+            on_flush: Callable[[CaptureResult], None] | None = None,
+            lan_domains: tuple[str, ...] = ()) -> CaptureResult:
     """Capture on `interfaces` into the inventory until `duration`, SIGINT or SIGTERM."""
     live = LiveCapture(database, catalog, pseudonymiser, interfaces, site, segment_of,
-                       promiscuous, flush_seconds, buffer_bytes, filter_expression, command)
+                       promiscuous, flush_seconds, buffer_bytes, filter_expression, command,
+                       lan_domains)
     return live.run(duration, on_flush=on_flush)
