@@ -1288,6 +1288,31 @@ def test_unbound_replies_count_only_when_no_query_waits_for_them(tmp_path: Path)
     assert found[1][1] == Observation(1625491526.0, packed("10.0.0.7"), "www.example.com", "dns")
 
 
+@pytest.mark.parametrize("format_name, root, spaced", [
+    ("dnsmasq", "dnsmasq[812]: query[NS] . from 127.0.0.1",
+     "dnsmasq[812]: query[A] weird name.example.org from 10.0.0.5"),
+    ("unbound", "unbound[1:0] info: 10.0.0.5 . NS IN", None),
+    ("bind9-named-syslog", "named[500]: client @0x7f1 10.0.0.5#5353 (.): query: . IN NS +E(0)",
+     None),
+])
+def test_the_root_zone_is_no_name_and_a_spaced_name_is_an_invalid_one(
+        tmp_path: Path, format_name: str, root: str, spaced: str | None) -> None:
+    """`NS .` (a resolver priming, `dig NS .`) names no app and is no error; dnsmasq logs a
+    question with a space as it came (a record whose name is no host name, not a damaged
+    line), in the C Tally's count as in Python's."""
+    lines = [root, "dnsmasq[812]: query[A] www.wikiwijs.nl from 10.0.0.5"
+             if format_name == "dnsmasq" else None, spaced]
+    path = write(tmp_path, "dns.log", "".join(f"Nov 28 10:00:0{number} router {line}\n"
+                                              for number, line in enumerate(lines) if line))
+    reader, found = observations(path, format_name=format_name)
+    assert (reader.malformed, reader.invalid_names) == (0, 1 if spaced else 0)
+    assert [item.name for _, item in found] == (["www.wikiwijs.nl"] if spaced else [])
+    if reader.can_count:
+        counted = read_log(path, format_name)
+        assert [row[0] for _, group in counted.counted() for row in group] == ["www.wikiwijs.nl"]
+        assert (counted.malformed, counted.invalid_names) == (0, 1)
+
+
 @pytest.mark.parametrize("format_name, line", [
     ("unbound", "unbound[75499]: [26931:0] info: 10.0.0.5 www.wikiwijs.nl. A IN"),
     ("bind9-named-syslog", "named[500]: client @0x7f1 10.0.0.5#5353 (www.wikiwijs.nl): query: "

@@ -38,6 +38,7 @@ try:  # built from _tally.c when a C compiler was at hand; every line is read in
 except ImportError:  # pragma: no cover - depends on how appradar was installed
     Tally = None
 
+ROOT = {".", "<root>"}  # the root zone as logs write it (BIND, Unbound, dnsmasq; Suricata)
 MAX_PROBLEMS = 20
 WRONG_FORMAT_SHARE = 0.9
 CACHE_LIMIT = 200_000
@@ -211,9 +212,9 @@ def head_lines(head: bytes, limit: int = 40) -> list[str]:
 class NameCache(dict[str, str | None]):
     """Raw name → normalised name, computed once per distinct raw text.
 
-    The value is '' for an IP literal (dropped quietly: an address is not a name, and a
-    proxy or firewall logs plenty of them legitimately) and None for text that cannot be a
-    name; `why(raw)` then gives the reason.
+    The value is '' for an IP literal or the root zone (dropped quietly: an address is not a
+    name, a proxy or firewall logs plenty of them legitimately, and a resolver primes itself
+    with `NS .`) and None for text that cannot be a name; `why(raw)` then gives the reason.
     """
 
     def __init__(self) -> None:
@@ -228,8 +229,8 @@ class NameCache(dict[str, str | None]):
         try:
             value = normalise(raw)
         except InvalidName as error:
-            if is_address_literal(raw.strip().rstrip(".")):
-                value = ""
+            if is_address_literal(raw.strip().rstrip(".")) or raw.strip().lower() in ROOT:
+                value = ""  # an address, or the root zone (a resolver priming): no name
             else:
                 value = None
                 self.reasons[raw] = str(error)

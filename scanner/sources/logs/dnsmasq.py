@@ -35,7 +35,9 @@ from scanner.sources.logs.base import (
 )
 
 NAME = "dnsmasq"
-_QUERY = re.compile(r"query\[[^\]]*\] (\S+) from (\S+)")
+# The name as the client sent it, spaces and all ('query[A] bad name.example from 10.0.0.5': a
+# record, whose name is no host name), then the client (and, in a debug build, the source line).
+_QUERY = re.compile(r"query\[[^\]]*\] (.+?) from (\S+)(?:\s|$)")
 _PROGRAMS = ("dnsmasq[", "pihole-FTL[")  # a line that starts with its tag has no time
 _SNIFF = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
 # A line without a tag: Pi-hole v6's ISO time (group 1), a syslog time as `pihole -t` leaves
