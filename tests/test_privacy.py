@@ -177,6 +177,8 @@ def test_lan_names_an_older_version_stored_are_deleted_once(app) -> None:
                 "INSERT INTO device_days (day, site, segment, domain_id, device_id, stored) "
                 "SELECT day, site, segment, ?, device_id, stored FROM device_days LIMIT 1",
                 (domain_id,))
+        connection.execute("INSERT INTO cnames (alias, target, first_seen, last_seen) "
+                           "VALUES ('juliets-iphone.lan', 'desktop-7f3k', 1.0, 2.0)")
         connection.execute("DELETE FROM meta WHERE key = 'kept_out'")
     assert purge(database, Config()).names_kept_out == 2
     assert connection.execute("SELECT count(*) FROM domains").fetchone()[0] == kept
@@ -184,6 +186,8 @@ def test_lan_names_an_older_version_stored_are_deleted_once(app) -> None:
         "SELECT count(*) FROM daily WHERE domain_id NOT IN (SELECT id FROM domains) UNION ALL "
         "SELECT count(*) FROM device_days WHERE domain_id NOT IN (SELECT id FROM domains)"
     ).fetchall() == [(0,), (0,)]
+    assert connection.execute("SELECT count(*) FROM cnames WHERE alias = 'juliets-iphone.lan'"
+                              ).fetchone() == (0,)
     assert purge(database, Config()).names_kept_out == 0
     database.conn.close()
     raw = b"".join(path.read_bytes() for path in app.database.parent.glob("inventory.db*")

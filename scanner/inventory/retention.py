@@ -86,6 +86,7 @@ def purge(database: sqlite_utils.Database, config: Config,
                 "DELETE FROM domains WHERE id NOT IN "
                 "(SELECT domain_id FROM daily UNION SELECT domain_id FROM device_days)"
             ).rowcount
+        if aggregates or kept_out:  # a CNAME link neither of whose names is stored goes too
             connection.execute(
                 "DELETE FROM cnames WHERE alias NOT IN (SELECT domain FROM domains) "
                 "AND target NOT IN (SELECT domain FROM domains)")
