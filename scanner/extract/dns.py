@@ -77,8 +77,8 @@ def parse(message: bytes) -> tuple[bool, list[tuple[bytes | None, str, bytes | N
     one DNS message.
 
     Queries contribute their question names, the zone of an UPDATE as UPDATE and a TKEY or
-    TSIG key name as KEY; responses the owner names of their answer records and the targets of CNAME
-    answers — the same fields tshark reports.
+    TSIG key name as KEY; responses the owner names of their answer records and the targets
+    of CNAME answers — the same fields tshark reports.
     """
     if len(message) < 12:
         return False, [], "DNS header cut short"

@@ -140,5 +140,4 @@ class Tallier:
 
 
 FORMAT = LogFormat(NAME, "dnsmasq / Pi-hole query log (log-queries)", sniff, parse,
-                   timeless=True, tally=Tallier,
-                   program=re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ").search)
+                   timeless=True, tally=Tallier, program=_SNIFF.search)

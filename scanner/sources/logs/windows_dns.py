@@ -13,8 +13,8 @@ DHCP clients register their own names, and notifies (N) name no app; the key nam
 TKEY exchange that secures an update is marked `local`, like an mDNS name. A query without
 D (recursion desired) in its flags comes from a resolver iterating: it counts for the name,
 but makes no device. Columns are read however many spaces separate them (copies from web
-pages have one). The header (the field legend), indented
-detail lines and blank lines are skipped; dated lines other than PACKET (EVENT, Note) are
+pages have one). The header (the field legend), indented detail lines and blank lines are
+skipped; dated lines other than PACKET (EVENT, Note) are
 valid lines without a name. Times are the server's local time in its locale's format, read
 in the reader's zone. Whether 'a/b/YYYY' puts the day first (en-GB, fr-FR, it-IT) or the
 month (en-US) is learnt from the file: the first such date in its first 20,000 lines whose

@@ -67,6 +67,13 @@ JSON_MARKS = {
 LOCAL_PORTS = {"5353": "mdns", "5355": "llmnr", "137": "netbios"}
 KEY_TYPES = {str(qtype) for qtype in KEY_EXCHANGES}  # TKEY, TSIG: a key name, a LAN name
 UPDATE_OPCODE = str(OPCODE_UPDATE)
+
+
+def _lan_kind(qtype: str, opcode: str, port: str) -> str:
+    """The `local` kind of a dns.log row as written: a key name, an update, an mDNS, LLMNR or
+    NetBIOS lookup, or '' for a lookup of the internet's names."""
+    return KEY if qtype in KEY_TYPES else UPDATE if opcode == UPDATE_OPCODE else \
+        LOCAL_PORTS.get(port, "")
 UNSET = {"-", "(empty)", ""}
 NEWLINE = re.compile(rb"\n")
 
@@ -212,11 +219,9 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
             continue
         if how != "dns" and ":" in raw:
             raw = host_from_header(raw)
-        local = ""
-        if how == "dns":
-            local = KEY if qtype_at >= 0 and parts[qtype_at] in KEY_TYPES else \
-                UPDATE if opcode_at >= 0 and parts[opcode_at] == UPDATE_OPCODE else \
-                LOCAL_PORTS.get(parts[port_at], "") if port_at >= 0 else ""
+        local = _lan_kind(parts[qtype_at] if qtype_at >= 0 else "",
+                          parts[opcode_at] if opcode_at >= 0 else "",
+                          parts[port_at] if port_at >= 0 else "") if how == "dns" else ""
         name = names[raw]
         if not name:  # an address (dropped quietly) or no name at all (malformed)
             if name is None and not local:
@@ -319,10 +324,8 @@ def _from_json(kind: str, record: dict[str, Any], number: int,
     nested = record["id"] if isinstance(record.get("id"), dict) else {}
     address = record.get("id.orig_h", nested.get("orig_h"))
     port = record.get("id.resp_p", nested.get("resp_p"))
-    local = ""
-    if how == "dns":
-        local = KEY if str(record.get("qtype")) in KEY_TYPES else \
-            UPDATE if str(record.get("opcode")) == UPDATE_OPCODE else LOCAL_PORTS.get(str(port), "")
+    local = _lan_kind(str(record.get("qtype")), str(record.get("opcode")),
+                      str(port)) if how == "dns" else ""
     # a LAN name that is no host name (a service instance, "Kim's iPad._airplay…") is quiet
     name = (reader.names[raw] or None) if local else reader.name_of(number, raw)
     if name is None:
