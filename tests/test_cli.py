@@ -164,6 +164,64 @@ def test_an_inventory_of_an_earlier_release_is_brought_up_to_date(tmp_path: Path
     assert "UNIQUE (fingerprint, site)" not in schema
 
 
+SCHEMA_2_DEVICE_DAYS = """
+CREATE TABLE device_days_2 (
+    day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
+    device_id INTEGER NOT NULL, stored TEXT NOT NULL,
+    PRIMARY KEY (day, site, segment, domain_id, device_id)
+) WITHOUT ROWID;
+INSERT INTO device_days_2 SELECT x.day, x.site, x.segment, x.domain_id, j.value,
+    CASE WHEN j.key = 0 THEN '2026-01-02' ELSE '2026-01-05' END
+    FROM device_days x, json_each(x.devices) j;
+DROP TABLE device_days;
+ALTER TABLE device_days_2 RENAME TO device_days;
+CREATE INDEX device_days_domain ON device_days (domain_id);
+CREATE INDEX device_days_stored ON device_days (stored);
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+"""
+
+
+def test_a_schema_2_inventory_keeps_its_devices_as_sets(app) -> None:
+    """Schema 2 kept a row per device, day and name: opened now, each day and name becomes
+    one row with the set of its devices, every count stays, and the earliest time a device of
+    it was stored is when retention starts."""
+    import sqlite3
+
+    app("scan", str(EXAMPLE))
+    before = app.json("apps"), app.json("domains")
+    with sqlite3.connect(app.database) as connection:
+        rows = connection.execute("SELECT count(*) FROM device_days").fetchone()[0]
+        connection.executescript(SCHEMA_2_DEVICE_DAYS)
+        pairs = connection.execute("SELECT count(*) FROM device_days").fetchone()[0]
+    connection.close()
+    assert pairs > rows > 0
+    assert (app.json("apps"), app.json("domains")) == before
+    with sqlite3.connect(app.database) as connection:
+        assert connection.execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                                  ).fetchone() == ("3",)
+        assert connection.execute(
+            "SELECT count(*), sum(json_array_length(devices)), min(stored), max(stored) "
+            "FROM device_days").fetchone() == (rows, pairs, "2026-01-02", "2026-01-02")
+        assert connection.execute("PRAGMA freelist_count").fetchone() == (0,)  # vacuumed
+        indexes = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'device_days' AND type = 'index'")}
+    connection.close()
+    assert indexes == {"device_days_domain", "device_days_stored"}
+
+
+def test_an_inventory_of_a_later_schema_is_refused(app) -> None:
+    import sqlite3
+
+    app("scan", str(EXAMPLE))
+    with sqlite3.connect(app.database) as connection:
+        connection.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    connection.close()
+    result = app("apps", expect=1)
+    assert result.stderr == (
+        f"Error: {app.database} was made by another version of appradar (schema 4, this one "
+        "reads schema 3); scan into a new database\n")
+
+
 def test_register_import_show_link_unlink(app) -> None:
     app("scan", str(EXAMPLE))
     result = app("register", "import", str(REGISTER))

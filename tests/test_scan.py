@@ -32,7 +32,8 @@ def snapshot(database: Path) -> dict[str, list[tuple]]:
         "daily": "SELECT day, site, segment, d.domain, x.hits FROM daily x "
                  "JOIN domains d ON d.id = x.domain_id",
         "device_days": "SELECT day, site, segment, d.domain, v.pseudonym FROM device_days x "
-                       "JOIN domains d ON d.id = x.domain_id JOIN devices v ON v.id = x.device_id",
+                       "JOIN domains d ON d.id = x.domain_id, json_each(x.devices) j "
+                       "JOIN devices v ON v.id = j.value",
         "cnames": "SELECT alias, target FROM cnames",
     }
     result = {name: sorted(connection.execute(sql).fetchall()) for name, sql in tables.items()}

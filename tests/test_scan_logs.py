@@ -157,8 +157,9 @@ def test_the_resolver_asking_itself_is_no_device(app, tmp_path: Path,
     app("scan", str(log))
     stored = sqlite3.connect(app.database)
     assert sorted(stored.execute(
-        "SELECT d.domain, d.hits, count(DISTINCT x.device_id) FROM domains d LEFT JOIN "
-        "device_days x ON x.domain_id = d.id GROUP BY d.domain")) == [
+        "SELECT d.domain, d.hits, count(DISTINCT j.value) FROM domains d LEFT JOIN "
+        "device_days x ON x.domain_id = d.id LEFT JOIN json_each(x.devices) j "
+        "GROUP BY d.domain")) == [
         ("api.github.com", 2, 1), ("pi.hole", 2, 0), ("www.wikiwijs.nl", 1, 1)]
     assert stored.execute("SELECT count(*) FROM devices").fetchone() == (2,)
 
@@ -479,6 +480,8 @@ def test_a_daily_row_gains_devices_across_batches(tmp_path: Path, monkeypatch,
     stored = snapshot(database)
     assert len(stored["device_days"]) == 3
     assert len({row[4] for row in stored["device_days"]}) == 3
+    rows = sqlite3.connect(database).execute("SELECT devices FROM device_days").fetchall()
+    assert len(rows) == 1 and sorted(json.loads(rows[0][0])) == [1, 2, 3]  # one set per row
     assert stored["daily"] == [(day, "default", "other", "www.magister.net", 1 + 2 + 3 + 1)]
     assert stored["domains"][0][3] == 1 + 2 + 3 + 2 + 1  # hits: answers too
 

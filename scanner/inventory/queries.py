@@ -34,7 +34,8 @@ def domains(database: sqlite_utils.Database, unknown: bool = False,
     sql = f"""
         SELECT d.domain, d.app, d.rule, d.via, d.registrable, d.seen, d.hits, d.first_seen,
                d.last_seen,
-               max((SELECT count(DISTINCT device_id) FROM device_days WHERE domain_id = d.id),
+               max((SELECT count(DISTINCT j.value) FROM device_days x, json_each(x.devices) j
+                    WHERE x.domain_id = d.id),
                    coalesce((SELECT max(devices) FROM daily WHERE domain_id = d.id), 0))
         FROM domains d WHERE {' AND '.join(where)} ORDER BY d.domain
     """
@@ -137,14 +138,15 @@ def _usage(database: sqlite_utils.Database, since: str | None, site: str | None
         f"FROM device_days x JOIN domains d ON d.id = x.domain_id WHERE d.app IS NOT NULL "
         f"{where}) GROUP BY app", parameters * 2))
     devices = dict(execute(
-        f"SELECT d.app, count(DISTINCT x.device_id) FROM device_days x "
-        f"JOIN domains d ON d.id = x.domain_id WHERE d.app IS NOT NULL {where} GROUP BY d.app",
+        f"SELECT d.app, count(DISTINCT j.value) FROM device_days x JOIN domains d "
+        f"ON d.id = x.domain_id, json_each(x.devices) j WHERE d.app IS NOT NULL {where} "
+        f"GROUP BY d.app",
         parameters))
     segments: dict[str, dict[str, int]] = {}
     for app, segment, count in execute(
-        f"SELECT d.app, x.segment, count(DISTINCT x.device_id) FROM device_days x "
-        f"JOIN domains d ON d.id = x.domain_id WHERE d.app IS NOT NULL {where} "
-        f"GROUP BY d.app, x.segment", parameters):
+        f"SELECT d.app, x.segment, count(DISTINCT j.value) FROM device_days x "
+        f"JOIN domains d ON d.id = x.domain_id, json_each(x.devices) j "
+        f"WHERE d.app IS NOT NULL {where} GROUP BY d.app, x.segment", parameters):
         segments.setdefault(app, {})[segment] = count
     folded = where.replace("x.", "")
     for app, peak in execute(
@@ -216,8 +218,9 @@ def blind_spots(database: sqlite_utils.Database, catalog: Catalog,
             f"LEFT JOIN daily x ON x.domain_id = d.id{where_site} WHERE {condition}",
             [*([site] if site else []), *ids]).fetchone()
         devices = database.conn.execute(
-            f"SELECT count(DISTINCT x.device_id) FROM device_days x JOIN domains d "
-            f"ON d.id = x.domain_id WHERE ({condition}){where_site}", parameters).fetchone()[0]
+            f"SELECT count(DISTINCT j.value) FROM device_days x JOIN domains d "
+            f"ON d.id = x.domain_id, json_each(x.devices) j WHERE ({condition}){where_site}",
+            parameters).fetchone()[0]
         result.append({"blind_spot": category, "what": label, "names": names, "hits": hits,
                        "devices": devices})
     return result

@@ -54,27 +54,30 @@ def purge(database: sqlite_utils.Database, config: Config,
         # Distinct devices per domain and per app, kept as plain numbers per day.
         connection.execute(
             "INSERT INTO daily (day, site, segment, domain_id, hits, devices, stored) "
-            "SELECT day, site, segment, domain_id, 0, count(*), min(stored) FROM device_days "
-            "WHERE stored < ? GROUP BY day, site, segment, domain_id "
+            "SELECT day, site, segment, domain_id, 0, json_array_length(devices), stored "
+            "FROM device_days WHERE stored < ? "
             "ON CONFLICT (day, site, segment, domain_id) DO UPDATE SET "
             "devices = max(coalesce(devices, 0), excluded.devices)",
             (device_cutoff,),
         )
         connection.execute(
             "INSERT INTO daily_apps (day, site, segment, app, devices, stored) "
-            "SELECT x.day, x.site, x.segment, d.app, count(DISTINCT x.device_id), min(x.stored) "
-            "FROM device_days x JOIN domains d ON d.id = x.domain_id "
+            "SELECT x.day, x.site, x.segment, d.app, count(DISTINCT j.value), min(x.stored) "
+            "FROM device_days x JOIN domains d ON d.id = x.domain_id, json_each(x.devices) j "
             "WHERE x.stored < ? AND d.app IS NOT NULL GROUP BY x.day, x.site, x.segment, d.app "
             "ON CONFLICT (day, site, segment, app) DO UPDATE SET "
             "devices = max(devices, excluded.devices)",
             (device_cutoff,),
         )
-        device_rows = connection.execute(
-            "DELETE FROM device_days WHERE stored < ?", (device_cutoff,)).rowcount
+        device_rows = connection.execute(  # a device's day with a name: what was kept
+            "SELECT coalesce(sum(json_array_length(devices)), 0) FROM device_days "
+            "WHERE stored < ?", (device_cutoff,)).fetchone()[0]
+        connection.execute("DELETE FROM device_days WHERE stored < ?", (device_cutoff,))
         devices = 0
         if device_rows:  # only rows deleted now can leave a device behind: no scan otherwise
             devices = connection.execute(
-                "DELETE FROM devices WHERE id NOT IN (SELECT device_id FROM device_days)"
+                "DELETE FROM devices WHERE id NOT IN "
+                "(SELECT j.value FROM device_days, json_each(device_days.devices) j)"
             ).rowcount
         aggregates = connection.execute(
             "DELETE FROM daily WHERE stored < ?", (aggregate_cutoff,)).rowcount

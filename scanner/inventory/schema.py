@@ -1,7 +1,10 @@
 """Open (or create) the SQLite inventory with its schema, in WAL mode, owner-only.
 
 Aggregates are kept per domain, and a domain's app is looked up at read time: when a
-signature update or a CNAME seen later re-attributes a domain, every count follows.
+signature update or a CNAME seen later re-attributes a domain, every count follows. The
+devices of a daily row are one JSON array of device ids (`json_each` expands it in SQL): a
+school day leaves a few thousand such rows instead of a row per device and name, which made
+storing an import slower than reading it and the file many times larger.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import sqlite_utils
 
 from scanner.errors import InventoryError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Schema 2 kept a row per device in device_days; it is brought to schema 3 when opened.
+UPGRADABLE = {"2"}
 
 # Columns that schema 2 gained after its first release, and the constraint it lost: an
 # inventory made then is brought up to date when opened, so no school has to start over.
@@ -70,8 +75,9 @@ CREATE TABLE IF NOT EXISTS daily_apps (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS device_days (
     day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
-    device_id INTEGER NOT NULL, stored TEXT NOT NULL,
-    PRIMARY KEY (day, site, segment, domain_id, device_id)
+    devices TEXT NOT NULL,  -- the devices.id of every device that asked, a JSON array
+    stored TEXT NOT NULL,  -- when appradar first stored this row: retention counts from here
+    PRIMARY KEY (day, site, segment, domain_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS device_days_domain ON device_days (domain_id);
 CREATE INDEX IF NOT EXISTS device_days_stored ON device_days (stored);
@@ -136,6 +142,28 @@ def _rebuild(database: sqlite_utils.Database, table: str, columns: list[str]) ->
     database.execute(f"DROP TABLE {table}_before")
 
 
+def _device_sets(database: sqlite_utils.Database) -> None:
+    """Bring schema 2's row per device and daily row to one row with a set of devices, in
+    one transaction; a merged row keeps its earliest `stored`, so nothing is kept longer."""
+    device_days = database.table("device_days")
+    if not device_days.exists() or "device_id" not in {column.name
+                                                       for column in device_days.columns}:
+        return
+    create = re.search(r"CREATE TABLE IF NOT EXISTS device_days \(.*?\n\) WITHOUT ROWID;",
+                       TABLES, re.S)
+    assert create is not None
+    with database.conn:
+        database.execute("BEGIN")
+        database.execute(create.group(0).replace("device_days", "device_sets", 1))
+        database.execute(
+            "INSERT INTO device_sets (day, site, segment, domain_id, devices, stored) "
+            "SELECT day, site, segment, domain_id, json_group_array(device_id), min(stored) "
+            "FROM device_days GROUP BY day, site, segment, domain_id")
+        database.execute("DROP TABLE device_days")  # and its indexes; TABLES makes them anew
+        database.execute("ALTER TABLE device_sets RENAME TO device_days")
+    database.execute("VACUUM")  # the per-device rows were most of the file
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """The inventory at `path`, created owner-only if new; a foreign file is refused."""
     if str(path) != ":memory:" and not path.exists():
@@ -150,24 +178,25 @@ def open_database(path: Path) -> sqlite_utils.Database:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA foreign_keys=ON")
-        database = sqlite_utils.Database(connection)
+        # sqlite-utils' plugins are for its own command line, not for an inventory
+        database = sqlite_utils.Database(connection, execute_plugins=False)
         existing = set(database.table_names())
         if existing and "meta" not in existing:
             raise InventoryError(f"{path} is an SQLite database, but not an appradar inventory")
         if existing:
             found = connection.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if found is None or found[0] != str(SCHEMA_VERSION):
+            if found is None or found[0] not in UPGRADABLE | {str(SCHEMA_VERSION)}:
                 version = found[0] if found else "unknown"
                 raise InventoryError(
                     f"{path} was made by another version of appradar (schema {version}, this "
                     f"one reads schema {SCHEMA_VERSION}); scan into a new database")
         _add_later_columns(database)
+        _device_sets(database)
         connection.executescript(TABLES)
         connection.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
     except sqlite3.DatabaseError as error:
         raise InventoryError(f"{path} is not an appradar inventory ({error})") from None
     return database

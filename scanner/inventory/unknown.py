@@ -66,8 +66,9 @@ def unknown_groups(database: sqlite_utils.Database, site: str | None = None,
                 f"n.id = x.domain_id WHERE 1 = 1 {where} GROUP BY n.registrable", both):
             groups[registrable]["hits"] = hits or 0
     for registrable, devices in execute(
-            unknown + f"SELECT n.registrable, count(DISTINCT x.device_id) FROM device_days x "
-            f"JOIN n ON n.id = x.domain_id WHERE 1 = 1 {where} GROUP BY n.registrable", both):
+            unknown + f"SELECT n.registrable, count(DISTINCT j.value) FROM device_days x "
+            f"JOIN n ON n.id = x.domain_id, json_each(x.devices) j WHERE 1 = 1 {where} "
+            f"GROUP BY n.registrable", both):
         groups[registrable]["devices"] = devices
     for registrable, peak in execute(
             unknown + f"SELECT n.registrable, max(x.devices) FROM daily x JOIN n ON "
@@ -99,7 +100,8 @@ def names_under(database: sqlite_utils.Database, registrable: str,
     condition = " AND d.app IS NULL" if unknown_only else ""
     rows = database.conn.execute(
         "SELECT d.domain, d.app, d.hits, "
-        "max((SELECT count(DISTINCT device_id) FROM device_days WHERE domain_id = d.id), "
+        "max((SELECT count(DISTINCT j.value) FROM device_days x, json_each(x.devices) j "
+        "     WHERE x.domain_id = d.id), "
         "    coalesce((SELECT max(devices) FROM daily WHERE domain_id = d.id), 0)) "
         f"FROM domains d WHERE d.registrable = ?{condition} ORDER BY d.hits DESC, d.domain",
         (registrable,))
