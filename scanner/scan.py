@@ -25,7 +25,7 @@ import sqlite_utils
 
 from scanner.config import Segments
 from scanner.errors import AppradarError, InputError, UnknownFormat
-from scanner.extract import Counted, Dissector, Observation, ScanStats
+from scanner.extract import Dissector, Lookups, Observation, ScanStats
 from scanner.inventory.writer import InventoryWriter
 from scanner.privacy import Pseudonymiser
 from scanner.signatures.catalog import Catalog
@@ -251,14 +251,14 @@ class Scanner:
             if group:
                 yield number, group
 
-        def counted() -> Iterator[tuple[int, list[Counted]]]:
+        def counted() -> Iterator[tuple[int, Lookups]]:
             """The same, counted per day in C (`LogReader.counted`): a few large groups."""
             nonlocal found
-            for number, group in reader.counted(done):
-                found += sum(item[6] for item in group)
-                yield number, group
+            for number, lookups in reader.counted(done):
+                found += lookups.lookups
+                yield number, lookups
 
-        units, add = (counted(), self.writer.add_counted) if reader.can_count else (
+        units, add = (counted(), self.writer.add_lookups) if reader.can_count else (
             observations(), self.writer.add)
         try:
             self._pump(units, path, import_id, done, run_id, lambda: reader.lines,
@@ -342,18 +342,18 @@ class Scanner:
             )
         return int(cursor.lastrowid or 0)
 
-    def _pump(self, units: Iterator[tuple[int, list[Any]]], path: Path,
+    def _pump(self, units: Iterator[tuple[int, Any]], path: Path,
               import_id: int, done: int, run_id: int, total: Callable[[], int],
               offset_after: Callable[[int], int | None] = lambda line: None,
               end_offset: Callable[[], int] = lambda: 0,
-              add: Callable[[list[Any]], None] | None = None) -> None:
+              add: Callable[[Any], None] | None = None) -> None:
         """Write observations in bounded transactions, each with the import's progress.
 
         Units up to `done` (frames or lines an earlier run already stored) are read again,
         which rebuilds reassembly state, but not stored again.
         """
         writer = self.writer
-        add = add or writer.add  # Observations, or Counted from a log read in C
+        add = add or writer.add  # Observations, or Lookups of a log counted in C
         last = done
 
         def progress(final: bool = False) -> None:

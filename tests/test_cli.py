@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
 from pathlib import Path
 
 from tests.conftest import PCAP
@@ -177,6 +178,9 @@ DROP TABLE device_days;
 ALTER TABLE device_days_2 RENAME TO device_days;
 CREATE INDEX device_days_domain ON device_days (domain_id);
 CREATE INDEX device_days_stored ON device_days (stored);
+ALTER TABLE devices ADD COLUMN first_seen REAL;
+ALTER TABLE devices ADD COLUMN last_seen REAL;
+UPDATE devices SET first_seen = 1700000000.5, last_seen = 1700000100.25;
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 """
 
@@ -184,7 +188,8 @@ UPDATE meta SET value = '2' WHERE key = 'schema_version';
 def test_a_schema_2_inventory_keeps_its_devices_as_sets(app) -> None:
     """Schema 2 kept a row per device, day and name: opened now, each day and name becomes
     one row with the set of its devices, every count stays, and the earliest time a device of
-    it was stored is when retention starts."""
+    it was stored is when retention starts. A device's first and last time, which nothing
+    read, are gone."""
     import sqlite3
 
     app("scan", str(EXAMPLE))
@@ -207,6 +212,13 @@ def test_a_schema_2_inventory_keeps_its_devices_as_sets(app) -> None:
             "SELECT name FROM sqlite_master WHERE tbl_name = 'device_days' AND type = 'index'")}
     connection.close()
     assert indexes == {"device_days_domain", "device_days_stored"}
+    with sqlite3.connect(app.database) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(devices)")]
+        raw = b"".join(path.read_bytes() for path in app.database.parent.glob("inventory.db*"))
+    connection.close()
+    assert columns == ["id", "pseudonym"]
+    assert struct.pack("<d", 1700000100.25) not in raw and \
+        struct.pack(">d", 1700000100.25) not in raw  # vacuumed, not only unlinked
 
 
 def test_an_inventory_of_a_later_schema_is_refused(app) -> None:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,10 @@ def snapshot(database: Path) -> dict[str, list[tuple]]:
     return result
 
 
-def scanner_for(database: Path) -> Scanner:
+def scanner_for(database: Path, segment_of: Callable[[bytes], str] | None = None) -> Scanner:
     key = load_or_create_key(key_path_for(database))
-    return Scanner(open_database(database), Catalog.load(), Pseudonymiser(key))
+    return Scanner(open_database(database), Catalog.load(), Pseudonymiser(key),
+                   segment_of=segment_of)
 
 
 def test_scanning_the_same_file_twice_counts_once(app, tmp_path: Path) -> None:

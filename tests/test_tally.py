@@ -5,6 +5,7 @@ counts of records, skipped and malformed lines — on real samples and on damage
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import shutil
 import sqlite3
 import sysconfig
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scanner.config import Segments
 from scanner.errors import InputError
 from scanner.sources.logs import REGISTRY, base, read_log
 from scanner.sources.logs.timestamps import local_day
@@ -261,22 +263,47 @@ def test_damaged_lines_count_as_they_read(format_name: str, lines: Callable[[str
     assert set(fast_problems) <= set(problems)
 
 
+# The resolver asking itself, a LAN name and a reverse lookup: counted, never a device or a name
+# stored; on a day of its own, before the school day.
+ODD_CLIENTS = "".join(
+    f"Nov 27 09:00:0{i} dnsmasq[577]: query[A] {name} from {client}\n" for i, (name, client)
+    in enumerate([("pi.hole", "127.0.0.1"), ("host3.magister.net", "::1"),
+                  ("nas.lan", "10.1.0.3"), ("3.0.1.10.in-addr.arpa", "10.1.0.4"),
+                  ("host3.magister.net", "10.2.0.9"), ("HOST3.Magister.net.", "10.1.0.5")]))
+
+
 @needs_tally
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("segmented", [False, True], ids=["one segment", "segments"])
 def test_scans_store_the_same_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         compressed: bool) -> None:
-    """The whole import, counted in C or read line by line: the same inventory."""
+                                         blocks: None, compressed: bool, segmented: bool) -> None:
+    """The whole import, counted in C or read line by line: the same inventory, per segment
+    too, in one batch or (small blocks) in many."""
+    text = (ODD_CLIENTS + SCHOOL).encode()
     log = tmp_path / ("pihole.log.gz" if compressed else "pihole.log")
-    log.write_bytes(gzip.compress(SCHOOL.encode()) if compressed else SCHOOL.encode())
+    log.write_bytes(gzip.compress(text) if compressed else text)
     zeek = DATA / "logs" / "zeek-dns-tsv" / "zeek_opt.basic_dns.log"
+    segments = Segments({"pupils": (ipaddress.ip_network("10.1.0.0/29"),),
+                         "staff": (ipaddress.ip_network("10.2.0.0/16"),)}) if segmented else None
     fast = tmp_path / "fast.db"
-    first = scanner_for(fast).run([str(log), str(zeek)])
+    first = scanner_for(fast, segments).run([str(log), str(zeek)])
     assert [item.status for item in first.files] == ["imported", "imported"]
     slow = tmp_path / "slow.db"
     (tmp_path / "slow.db.key").write_bytes((tmp_path / "fast.db.key").read_bytes())
     monkeypatch.setattr(base, "Tally", None)
-    second = scanner_for(slow).run([str(log), str(zeek)])
+    second = scanner_for(slow, segments).run([str(log), str(zeek)])
     assert second.stats.names == first.stats.names > 4000
     assert snapshot(slow) == snapshot(fast)
+    stored = sqlite3.connect(fast)
+    first_day = stored.execute(
+        "SELECT json_each.value FROM device_days x JOIN domains d ON d.id = x.domain_id, "
+        "json_each(x.devices) WHERE d.domain = 'host3.magister.net' AND x.day = "
+        "(SELECT min(day) FROM device_days WHERE domain_id = d.id)").fetchall()
+    assert len(first_day) == 2  # 10.2.0.9 and 10.1.0.5 (its name written otherwise), not ::1
+    segments_seen = stored.execute("SELECT DISTINCT segment FROM daily ORDER BY 1").fetchall()
+    assert segments_seen == ([("other",)] if not segmented else
+                             [("other",), ("pupils",), ("staff",)])
+    devices = stored.execute("SELECT count(*) FROM devices").fetchone()[0]
+    assert devices == len({row[4] for row in snapshot(fast)["device_days"]})  # none unused
     hits = sqlite3.connect(fast).execute("SELECT sum(hits) FROM daily").fetchone()[0]
     assert hits >= 4000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -62,6 +62,38 @@ class Observation(NamedTuple):
 # The same name seen `hits` times on one local day, as a log reader counts it before storing:
 # (name, how, client, day, local, owner, hits, first time, last time).
 Counted = tuple[str, str, bytes, str, str, str, int, float, float]
+# A name seen on one local day by several clients, as a log reader groups what it counted:
+# (name, how, day, local, owner, hits, first time, last time, start, stop); its clients are
+# the members at [start, stop) of `Lookups`.
+Group = tuple[str, str, str, str, str, int, float, float, int, int]
+
+
+@dataclass
+class Lookups:
+    """What a log reader counted in a stretch of a log: rows read line by line, and groups of
+    (name, how, day) whose members are the clients that asked, each with its own hits and
+    first and last time, in arrays. A scan handles a name's day once, not once per client."""
+
+    rows: list[Counted] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    clients: list[bytes] = field(default_factory=list)  # what a member's client index names
+    member_clients: Sequence[int] = ()
+    member_hits: Sequence[int] = ()
+    member_first: Sequence[float] = ()
+    member_last: Sequence[float] = ()
+
+    @property
+    def lookups(self) -> int:
+        return sum(row[6] for row in self.rows) + sum(group[5] for group in self.groups)
+
+    def __iter__(self) -> Iterator[Counted]:
+        """Every lookup as a `Counted` row, one per name, how, client and day."""
+        yield from self.rows
+        clients, members = self.clients, self.member_clients
+        for name, how, day, local, owner, _hits, _first, _last, start, stop in self.groups:
+            for at in range(start, stop):
+                yield (name, how, clients[members[at]], day, local, owner, self.member_hits[at],
+                       self.member_first[at], self.member_last[at])
 
 
 @dataclass

@@ -19,7 +19,8 @@ import sqlite_utils
 from scanner.errors import InventoryError
 
 SCHEMA_VERSION = 3
-# Schema 2 kept a row per device in device_days; it is brought to schema 3 when opened.
+# Schema 2 kept a row per device in device_days, and when each device was first and last
+# seen; it is brought to schema 3 when opened.
 UPGRADABLE = {"2"}
 
 # Columns that schema 2 gained after its first release, and the constraint it lost: an
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS cnames (
     PRIMARY KEY (alias, target)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS devices (
-    id INTEGER PRIMARY KEY, pseudonym TEXT NOT NULL UNIQUE, first_seen REAL, last_seen REAL
+    id INTEGER PRIMARY KEY, pseudonym TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS daily (
     day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
@@ -142,26 +143,35 @@ def _rebuild(database: sqlite_utils.Database, table: str, columns: list[str]) ->
     database.execute(f"DROP TABLE {table}_before")
 
 
-def _device_sets(database: sqlite_utils.Database) -> None:
-    """Bring schema 2's row per device and daily row to one row with a set of devices, in
-    one transaction; a merged row keeps its earliest `stored`, so nothing is kept longer."""
-    device_days = database.table("device_days")
-    if not device_days.exists() or "device_id" not in {column.name
-                                                       for column in device_days.columns}:
+def _upgrade_to_3(database: sqlite_utils.Database) -> None:
+    """Bring schema 2 to 3, in one transaction: a row per device and daily row becomes one
+    row with the set of its devices (keeping its earliest `stored`, so nothing is kept
+    longer), and a device's first and last time, which nothing read, are dropped."""
+    device_days, devices = database.table("device_days"), database.table("devices")
+    per_device = device_days.exists() and "device_id" in device_days.columns_dict
+    timed = devices.exists() and "first_seen" in devices.columns_dict
+    if not (per_device or timed):
         return
-    create = re.search(r"CREATE TABLE IF NOT EXISTS device_days \(.*?\n\) WITHOUT ROWID;",
-                       TABLES, re.S)
-    assert create is not None
     with database.conn:
         database.execute("BEGIN")
-        database.execute(create.group(0).replace("device_days", "device_sets", 1))
-        database.execute(
-            "INSERT INTO device_sets (day, site, segment, domain_id, devices, stored) "
-            "SELECT day, site, segment, domain_id, json_group_array(device_id), min(stored) "
-            "FROM device_days GROUP BY day, site, segment, domain_id")
-        database.execute("DROP TABLE device_days")  # and its indexes; TABLES makes them anew
-        database.execute("ALTER TABLE device_sets RENAME TO device_days")
-    database.execute("VACUUM")  # the per-device rows were most of the file
+        if per_device:
+            create = re.search(r"CREATE TABLE IF NOT EXISTS device_days \(.*?\n\) WITHOUT ROWID;",
+                               TABLES, re.S)
+            assert create is not None
+            database.execute(create.group(0).replace("device_days", "device_sets", 1))
+            database.execute(
+                "INSERT INTO device_sets (day, site, segment, domain_id, devices, stored) "
+                "SELECT day, site, segment, domain_id, json_group_array(device_id), min(stored) "
+                "FROM device_days GROUP BY day, site, segment, domain_id")
+            database.execute("DROP TABLE device_days")  # and its indexes; TABLES makes them
+            database.execute("ALTER TABLE device_sets RENAME TO device_days")
+        if timed:
+            _rebuild(database, "devices", ["id", "pseudonym"])
+    # rebuilt without the old rows, in the file and in the write-ahead log: what was dropped
+    # is gone, and the per-device rows were most of the file
+    for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM",
+                      "PRAGMA wal_checkpoint(TRUNCATE)"):
+        database.execute(statement)
 
 
 def open_database(path: Path) -> sqlite_utils.Database:
@@ -192,7 +202,7 @@ def open_database(path: Path) -> sqlite_utils.Database:
                     f"{path} was made by another version of appradar (schema {version}, this "
                     f"one reads schema {SCHEMA_VERSION}); scan into a new database")
         _add_later_columns(database)
-        _device_sets(database)
+        _upgrade_to_3(database)
         connection.executescript(TABLES)
         connection.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "

@@ -7,6 +7,7 @@ as it was after the last whole batch and a re-run continues from there without c
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from datetime import date
 
 import sqlite_utils
 
-from scanner.extract import Counted, Observation
+from scanner.extract import Counted, Lookups, Observation
 from scanner.names import registrable
 from scanner.signatures.catalog import Catalog
 from scanner.sources.logs.timestamps import local_day
@@ -151,10 +152,11 @@ def remember_apps(database: sqlite_utils.Database, catalog: Catalog, app_ids: se
 @dataclass
 class Batch:
     """Observations folded by (name, how, client, local day, alias) — repeats cost one dict
-    hit — and rows a log reader already counted that way, kept as they came."""
+    hit — and rows and groups a log reader already counted, kept as they came."""
 
     seen: dict[tuple[str, str, bytes, str, str], list[float]] = field(default_factory=dict)
     counted: list[Counted] = field(default_factory=list)
+    grouped: list[Lookups] = field(default_factory=list)
     observations: int = 0
 
 
@@ -169,7 +171,6 @@ class Folded:
     cnames: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     daily: dict[DeviceDay, int] = field(default_factory=dict)  # hits
     device_days: dict[DeviceDay, set[str]] = field(default_factory=dict)  # pseudonyms
-    devices: dict[str, list[float]] = field(default_factory=dict)
 
 
 class InventoryWriter:
@@ -216,24 +217,45 @@ class InventoryWriter:
         self.batch.observations += count
 
     def add_counted(self, counted: Iterable[Counted], local_names: bool = False) -> None:
-        """Take lookups a log reader already counted per day (`LogReader.counted`): they are
-        folded as they are, without a second count."""
-        kept, closer, lan = self.batch.counted, self._closer, self._lan
+        """Take lookups a log reader already counted per day: they are folded as they are,
+        without a second count."""
+        kept, stored = self.batch.counted, self._stored
         total = 0
         for row in counted:
-            name = row[0]
-            if (row[4] and not local_names) or "." not in name or (
-                    name.endswith(closer) and stays_out(name, lan)):
-                continue
-            total += row[6]
-            kept.append(row)
+            if stored(row[0], row[4], local_names):
+                total += row[6]
+                kept.append(row)
         self.batch.observations += total
+
+    def add_lookups(self, lookups: Lookups, local_names: bool = False) -> None:
+        """Take what `LogReader.counted` hands over: its rows, and its groups of clients,
+        which are folded a group at a time."""
+        self.add_counted(lookups.rows, local_names)
+        stored = self._stored
+        groups = [group for group in lookups.groups if stored(group[0], group[3], local_names)]
+        if groups:
+            lookups = dataclasses.replace(lookups, rows=[], groups=groups)
+            self.batch.grouped.append(lookups)
+            self.batch.observations += lookups.lookups
+
+    def _stored(self, name: str, local: str, local_names: bool) -> bool:
+        """Whether a name is one to store: not a device name on the LAN (unless asked), not
+        an address written as a name."""
+        return not ((local and not local_names) or "." not in name or (
+            name.endswith(self._closer) and stays_out(name, self._lan)))
 
     def _fold(self, batch: Batch) -> Folded:
         folded = Folded()
-        names, daily, device_days, devices = (folded.names, folded.daily, folded.device_days,
-                                              folded.devices)
+        names, daily, device_days = folded.names, folded.daily, folded.device_days
         who: dict[bytes, tuple[str, str]] = {}  # client → (segment, pseudonym), once a batch
+
+        def person(client: bytes) -> tuple[str, str]:
+            known = who.get(client)
+            if known is None:
+                known = who[client] = (self.segment_of(client),
+                                       self.pseudonymise(client) if is_device(client) else "")
+            return known
+
         added = ((name, how, client, day, "", owner, hits, first, last)
                  for (name, how, client, day, owner), (hits, first, last) in batch.seen.items())
         for name, how, client, day, _local, owner, hits, first, last in itertools.chain(
@@ -250,8 +272,7 @@ class InventoryWriter:
                 entry[3] = int(entry[3]) | SEEN_BITS[how]
             known = who.get(client)
             if known is None:
-                known = who[client] = (self.segment_of(client),
-                                       self.pseudonymise(client) if is_device(client) else "")
+                known = person(client)
             segment, device = known
             key = (day, segment, name)
             if how in CONTACTS:
@@ -262,14 +283,6 @@ class InventoryWriter:
                     device_days[key] = {device}
                 else:
                     group.add(device)
-                span = devices.get(device)
-                if span is None:
-                    devices[device] = [first, last]
-                else:
-                    if first < span[0]:
-                        span[0] = first
-                    if last > span[1]:
-                        span[1] = last
             if how == "cname" and owner:
                 link = folded.cnames.get((owner, name))
                 if link is None:
@@ -277,7 +290,47 @@ class InventoryWriter:
                 else:
                     link[0] = min(link[0], first)
                     link[1] = max(link[1], last)
+        for lookups in batch.grouped:
+            self._fold_groups(lookups, list(map(person, lookups.clients)), folded)
         return folded
+
+    @staticmethod
+    def _fold_groups(lookups: Lookups, people: list[tuple[str, str]], folded: Folded) -> None:
+        """Fold groups of (name, how, day) with their clients (`people`: segment and
+        pseudonym of each). Where every client is in one segment, a group's devices are one
+        set operation over its members; otherwise each member is split by its segment."""
+        names, daily, device_days = folded.names, folded.daily, folded.device_days
+        segments = {segment for segment, _device in people}
+        devices = [device for _segment, device in people]  # '': no device
+        members, member_hits = lookups.member_clients, lookups.member_hits
+        for name, how, day, _local, owner, hits, first, last, start, stop in lookups.groups:
+            entry = names.get(name)
+            if entry is None:
+                names[name] = [hits, first, last, SEEN_BITS[how]]
+            else:
+                entry[0] += hits
+                entry[1] = min(entry[1], first)
+                entry[2] = max(entry[2], last)
+                entry[3] = int(entry[3]) | SEEN_BITS[how]
+            if how == "cname" and owner:
+                link = folded.cnames.setdefault((owner, name), [first, last])
+                link[0], link[1] = min(link[0], first), max(link[1], last)
+            if len(segments) == 1:
+                key = (day, next(iter(segments)), name)
+                if how in CONTACTS:
+                    daily[key] = daily.get(key, 0) + hits
+                found = set(map(devices.__getitem__, members[start:stop]))
+                found.discard("")
+                if found:
+                    device_days.setdefault(key, set()).update(found)
+                continue
+            for at in range(start, stop):
+                segment, device = people[members[at]]
+                key = (day, segment, name)
+                if how in CONTACTS:
+                    daily[key] = daily.get(key, 0) + member_hits[at]
+                if device:
+                    device_days.setdefault(key, set()).add(device)
 
     def flush(self, progress: Callable[[], None] | None = None) -> None:
         """Write the batch and call `progress` (the import's bookkeeping) in one transaction."""
@@ -335,15 +388,11 @@ class InventoryWriter:
         )
         self._reattribute_aliases(batch, targets)
         ids = self._ids_for(batch.names)
-        execute_many(
-            "INSERT INTO devices (pseudonym, first_seen, last_seen) VALUES (?, ?, ?) "
-            "ON CONFLICT (pseudonym) DO UPDATE SET "
-            "first_seen = min(first_seen, excluded.first_seen), "
-            "last_seen = max(last_seen, excluded.last_seen)",
-            [(device, first, last) for device, (first, last) in batch.devices.items()],
-        )
         new_device_days = self._not_yet_stored(batch.device_days)
-        device_ids = self._device_ids(set().union(*new_device_days.values()))
+        devices = set().union(*new_device_days.values())
+        execute_many("INSERT OR IGNORE INTO devices (pseudonym) VALUES (?)",
+                     [(device,) for device in sorted(devices)])
+        device_ids = self._device_ids(devices)
         stored = date.today().isoformat()
         execute_many(
             "INSERT INTO daily (day, site, segment, domain_id, hits, stored) "

@@ -786,45 +786,206 @@ Tally_tsv(Tally *self, PyObject *args)
     return punted == NULL ? NULL : Py_BuildValue("(Nnn)", punted, stopped_at, lines);
 }
 
+/* Open addressing for drain(): an entry is a hash and 1 + the index it stands for (0: empty). */
+typedef struct {
+    uint64_t hash;
+    uint32_t index;
+} Entry;
+
+static const char *
+record_key(const Record *record)
+{
+    return (const char *)record + RECORD_SIZE;
+}
+
+static PyObject *
+decoded(const char *text, Py_ssize_t length)
+{
+    return PyUnicode_DecodeUTF8(text, length, "replace");
+}
+
+/* Hand over the counted keys grouped by (day, name, port, flag), then start empty.
+ *
+ * Returns (clients, groups, member_clients, member_hits, member_first, member_last): the
+ * distinct clients as written; per group (day, name, port, flag, hits, first, last, line,
+ * start, stop), its totals and the earliest line; and its keys at [start, stop) of four
+ * arrays (uint32 client index, uint32 hits, double first and last time). Only a group and
+ * a client become Python objects, not each of their pairs. */
 static PyObject *
 Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
 {
-    PyObject *rows = PyList_New(self->size);
-    if (rows == NULL) {
-        return NULL;
+    Py_ssize_t size = self->size, capacity = 16;
+    while (capacity < size * 2) {
+        capacity *= 2;
     }
-    Py_ssize_t row = 0;
-    for (Py_ssize_t at = 0; at < self->arena_used; row++) {
+    Py_ssize_t mask = capacity - 1;
+    const Record **records = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(Record *));
+    uint32_t *group_of = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
+    uint32_t *client_of = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
+    uint32_t *group_record = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
+    uint32_t *client_record = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
+    Py_ssize_t *group_start = PyMem_Calloc((size_t)size + 1, sizeof(Py_ssize_t));
+    Entry *groups_table = PyMem_Calloc((size_t)capacity, sizeof(Entry));
+    Entry *clients_table = PyMem_Calloc((size_t)capacity, sizeof(Entry));
+    PyObject *clients = NULL, *groups = NULL, *result = NULL;
+    PyObject *member_clients = NULL, *member_hits = NULL, *member_first = NULL,
+             *member_last = NULL;
+    if (records == NULL || group_of == NULL || client_of == NULL || group_record == NULL ||
+        client_record == NULL || group_start == NULL || groups_table == NULL ||
+        clients_table == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t group_count = 0, client_count = 0, at = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
         const Record *record = (const Record *)(self->arena + at);
-        const char *key = (const char *)record + RECORD_SIZE;
-        Py_ssize_t name_length = record->lengths[0], client_length = record->lengths[1];
-        PyObject *name = PyUnicode_DecodeUTF8(key, name_length, "replace");
-        PyObject *client = PyUnicode_DecodeUTF8(key + name_length, client_length, "replace");
-        PyObject *port = PyUnicode_DecodeUTF8(key + name_length + client_length,
-                                              record->lengths[2], "replace");
+        const char *key = record_key(record);
+        Py_ssize_t name_length = record->lengths[0], client_length = record->lengths[1],
+                   port_length = record->lengths[2];
+        const char *client = key + name_length, *port = client + client_length;
+        records[i] = record;
+        at += (RECORD_SIZE + name_length + client_length + port_length + 7) & ~(Py_ssize_t)7;
+
+        uint64_t hash = hash_bytes(hash_bytes(1469598103934665603ULL ^
+                                              ((uint64_t)record->day << 8 | record->flag),
+                                              key, name_length), port, port_length) | 1;
+        Py_ssize_t slot = (Py_ssize_t)(hash & (uint64_t)mask);
+        for (; groups_table[slot].index != 0; slot = (slot + 1) & mask) {
+            const Record *other = records[group_record[groups_table[slot].index - 1]];
+            const char *other_key = record_key(other);
+            if (groups_table[slot].hash == hash && other->day == record->day &&
+                other->flag == record->flag && other->lengths[0] == name_length &&
+                other->lengths[2] == port_length &&
+                memcmp(other_key, key, (size_t)name_length) == 0 &&
+                memcmp(other_key + name_length + other->lengths[1], port,
+                       (size_t)port_length) == 0) {
+                break;
+            }
+        }
+        if (groups_table[slot].index == 0) {
+            groups_table[slot].hash = hash;
+            groups_table[slot].index = (uint32_t)(++group_count);
+            group_record[group_count - 1] = (uint32_t)i;
+        }
+        group_of[i] = groups_table[slot].index - 1;
+        group_start[group_of[i] + 1]++;
+
+        hash = hash_bytes(1469598103934665603ULL, client, client_length) | 1;
+        for (slot = (Py_ssize_t)(hash & (uint64_t)mask); clients_table[slot].index != 0;
+             slot = (slot + 1) & mask) {
+            const Record *other = records[client_record[clients_table[slot].index - 1]];
+            if (clients_table[slot].hash == hash && other->lengths[1] == client_length &&
+                memcmp(record_key(other) + other->lengths[0], client,
+                       (size_t)client_length) == 0) {
+                break;
+            }
+        }
+        if (clients_table[slot].index == 0) {
+            clients_table[slot].hash = hash;
+            clients_table[slot].index = (uint32_t)(++client_count);
+            client_record[client_count - 1] = (uint32_t)i;
+        }
+        client_of[i] = clients_table[slot].index - 1;
+    }
+    for (Py_ssize_t group = 0; group < group_count; group++) {
+        group_start[group + 1] += group_start[group];
+    }
+    member_clients = PyBytes_FromStringAndSize(NULL, size * (Py_ssize_t)sizeof(uint32_t));
+    member_hits = PyBytes_FromStringAndSize(NULL, size * (Py_ssize_t)sizeof(uint32_t));
+    member_first = PyBytes_FromStringAndSize(NULL, size * (Py_ssize_t)sizeof(double));
+    member_last = PyBytes_FromStringAndSize(NULL, size * (Py_ssize_t)sizeof(double));
+    clients = PyList_New(client_count);
+    groups = PyList_New(group_count);
+    if (member_clients == NULL || member_hits == NULL || member_first == NULL ||
+        member_last == NULL || clients == NULL || groups == NULL) {
+        goto done;
+    }
+    uint32_t *to_client = (uint32_t *)PyBytes_AS_STRING(member_clients);
+    uint32_t *to_hits = (uint32_t *)PyBytes_AS_STRING(member_hits);
+    double *to_first = (double *)PyBytes_AS_STRING(member_first);
+    double *to_last = (double *)PyBytes_AS_STRING(member_last);
+    /* each group's next free place, and its totals */
+    Py_ssize_t *next = PyMem_Malloc((size_t)(group_count ? group_count : 1) * sizeof(Py_ssize_t));
+    unsigned long long *hits = PyMem_Calloc((size_t)group_count + 1, sizeof(unsigned long long));
+    if (next == NULL || hits == NULL) {
+        PyMem_Free(next);
+        PyMem_Free(hits);
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(next, group_start, (size_t)group_count * sizeof(Py_ssize_t));
+    for (Py_ssize_t i = 0; i < size; i++) {
+        const Record *record = records[i];
+        Py_ssize_t place = next[group_of[i]]++;
+        to_client[place] = client_of[i];
+        to_hits[place] = record->count;
+        to_first[place] = record->first;
+        to_last[place] = record->last;
+        hits[group_of[i]] += record->count;
+    }
+    int failed = 0;
+    for (Py_ssize_t client = 0; client < client_count && !failed; client++) {
+        const Record *record = records[client_record[client]];
+        PyObject *text = decoded(record_key(record) + record->lengths[0], record->lengths[1]);
+        failed = text == NULL;
+        if (!failed) {
+            PyList_SET_ITEM(clients, client, text);
+        }
+    }
+    for (Py_ssize_t group = 0; group < group_count && !failed; group++) {
+        const Record *record = records[group_record[group]];
+        double first = record->first, last = record->last;
+        long long line = record->line;
+        for (Py_ssize_t place = group_start[group]; place < group_start[group + 1]; place++) {
+            first = to_first[place] < first ? to_first[place] : first;
+            last = to_last[place] > last ? to_last[place] : last;
+        }
+        const char *key = record_key(record);
+        PyObject *name = decoded(key, record->lengths[0]);
+        PyObject *port = decoded(key + record->lengths[0] + record->lengths[1],
+                                 record->lengths[2]);
         PyObject *item = NULL;
-        if (name != NULL && client != NULL && port != NULL) {
-            item = Py_BuildValue("(OOOOiIddL)", PyList_GET_ITEM(self->days, record->day), name,
-                                 client, port, (int)record->flag, (unsigned int)record->count,
-                                 record->first, record->last, record->line);
+        if (name != NULL && port != NULL) {
+            item = Py_BuildValue("(OOOiKddLnn)", PyList_GET_ITEM(self->days, record->day),
+                                 name, port, (int)record->flag, hits[group], first, last, line,
+                                 group_start[group], group_start[group + 1]);
         }
         Py_XDECREF(name);
-        Py_XDECREF(client);
         Py_XDECREF(port);
-        if (item == NULL) {
-            Py_DECREF(rows);
-            return NULL;
+        failed = item == NULL;
+        if (!failed) {
+            PyList_SET_ITEM(groups, group, item);
         }
-        PyList_SET_ITEM(rows, row, item);
-        at += (RECORD_SIZE + name_length + client_length + record->lengths[2] + 7) &
-              ~(Py_ssize_t)7;
     }
-    if (self->slots != NULL) {  /* kept, at the size it grew to: the next keys need it too */
-        memset(self->slots, 0, (size_t)self->capacity * sizeof(Slot));
+    PyMem_Free(next);
+    PyMem_Free(hits);
+    if (!failed) {
+        result = PyTuple_Pack(6, clients, groups, member_clients, member_hits, member_first,
+                              member_last);
     }
-    self->size = 0;
-    self->arena_used = 0;
-    return rows;
+done:
+    Py_XDECREF(clients);
+    Py_XDECREF(groups);
+    Py_XDECREF(member_clients);
+    Py_XDECREF(member_hits);
+    Py_XDECREF(member_first);
+    Py_XDECREF(member_last);
+    PyMem_Free(records);
+    PyMem_Free(group_of);
+    PyMem_Free(client_of);
+    PyMem_Free(group_record);
+    PyMem_Free(client_record);
+    PyMem_Free(group_start);
+    PyMem_Free(groups_table);
+    PyMem_Free(clients_table);
+    if (result != NULL) {
+        if (self->slots != NULL) {  /* kept, at the size it grew to: the next keys need it */
+            memset(self->slots, 0, (size_t)self->capacity * sizeof(Slot));
+        }
+        self->size = 0;
+        self->arena_used = 0;
+    }
+    return result;
 }
 
 static Py_ssize_t

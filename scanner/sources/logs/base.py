@@ -28,7 +28,7 @@ from typing import IO, Any, Protocol, TextIO, cast
 
 import orjson
 
-from scanner.extract import Counted, Observation
+from scanner.extract import Counted, Group, Lookups, Observation
 from scanner.names import InvalidName, is_address_literal, normalise
 from scanner.sources.logs.timestamps import Clock, local_day
 from scanner.sources.logs.wrappers import Unwrapper
@@ -58,9 +58,11 @@ UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # Windows PowerShell writes logs it ex
 
 Parsed = Generator[tuple[int, Observation], None, int]
 Parser = Callable[[Iterable[str], Path, "LogReader"], Parsed]
-# A row of Tally.drain(): the day, name, client and port as written, a flag, hits, the first
-# and last time, and the line the row was first seen on.
-TallyRow = tuple[str, str, str, str, int, int, float, float, int]
+# What Tally.drain() hands over: the clients as written; per (day, name, port, flag) as
+# written its hits, first and last time, first line, and the [start, stop) of its members;
+# and the members' client indexes, hits, first and last times as arrays.
+TallyGroup = tuple[str, str, str, int, int, float, float, int, int, int]
+Drained = tuple[list[str], list[TallyGroup], bytes, bytes, bytes, bytes]
 
 
 Block = bytes | memoryview  # whole lines, as read (a view into a larger read, not a copy)
@@ -74,8 +76,9 @@ class Tallier(Protocol):
         returns what the lines the table handed back hold, read in Python, and how many
         lines the block has."""
 
-    def resolve(self, rows: list[TallyRow]) -> list[Counted]:
-        """The drained rows as names, clients and days; rows without a name are reported."""
+    def resolve(self, drained: Drained) -> Lookups:
+        """The drained groups as names, clients and days; groups without a name are
+        reported."""
 
 
 @dataclass(frozen=True)
@@ -153,16 +156,29 @@ def json_record(line: str, number: int, reader: LogReader) -> dict[str, Any] | N
     return None
 
 
-def _drained(tallier: Tallier, table: Any) -> list[Counted]:
-    """The table's rows, resolved. Hundreds of thousands of new tuples, none in a cycle: the
-    cyclic garbage collector would only walk them again and again, so it waits."""
+def _drained(tallier: Tallier, table: Any, rows: list[Counted]) -> Lookups:
+    """The table's groups, resolved, with the rows read in Python beside them. Thousands of
+    new tuples, none in a cycle: the cyclic garbage collector would only walk them again, so
+    it waits."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return tallier.resolve(table.drain())
+        lookups = tallier.resolve(table.drain())
     finally:
         if collecting:
             gc.enable()
+    lookups.rows = rows
+    return lookups
+
+
+def grouped(drained: Drained, groups: list[Group], clients: ClientCache) -> Lookups:
+    """`Lookups` of a drain whose groups a format has resolved, its clients as bytes."""
+    written, _groups, members, hits, first, last = drained
+    return Lookups(groups=groups, clients=[clients[client] for client in written],
+                   member_clients=memoryview(members).cast("I"),
+                   member_hits=memoryview(hits).cast("I"),
+                   member_first=memoryview(first).cast("d"),
+                   member_last=memoryview(last).cast("d"))
 
 
 def _line_blocks(handle: IO[bytes], hold_unfinished: bool = False) -> Iterator[Block]:
@@ -422,13 +438,13 @@ class LogReader:
         return (Tally is not None and self.log_format.tally is not None and self.follow is None
                 and self.unwrap is None)
 
-    def counted(self, done: int = 0) -> Iterator[tuple[int, list[Counted]]]:
+    def counted(self, done: int = 0) -> Iterator[tuple[int, Lookups]]:
         """The file's names counted per local day, handed over in a few large groups, each
         with the number of the last line it covers; lines up to `done` (stored by an earlier
         scan) are read but not handed over.
 
-        Whole blocks of lines are counted by the C `Tally`; only the distinct (day, name,
-        client) keys, and the lines it hands back, become Python objects. Counts, records and
+        Whole blocks of lines are counted by the C `Tally`; only the distinct (day, name)
+        groups and clients, and the lines it hands back, become Python objects. Counts, records and
         malformed lines come out as reading line by line gives them; of a name that is not a
         name, the first line is shown.
         """
@@ -461,10 +477,10 @@ class LogReader:
                     number += lines
                 self.number, self.position = number, position
                 if len(table) >= DRAIN_KEYS or number - drained_at >= DRAIN_LINES:
-                    yield number, found + _drained(tallier, table)
+                    yield number, _drained(tallier, table, found)
                     found, drained_at = [], number
             if found or len(table):
-                yield number, found + _drained(tallier, table)
+                yield number, _drained(tallier, table, found)
         self.lines = max(number, self.first_line - 1)
         self.read = number - self.first_line + 1
 
@@ -497,10 +513,10 @@ class LogReader:
             run.append(text[:-2] + "\n" if text.endswith("\r\n") else text)
         return found
 
-    def unnamed(self, row: TallyRow, raw: str) -> None:
-        """A drained row whose name is no host name: every line of it names an invalid name;
-        the first is shown."""
-        self.invalid(row[8], raw, row[5])
+    def unnamed(self, group: TallyGroup, raw: str) -> None:
+        """A drained group whose name is no host name: every line of it names an invalid
+        name; the first is shown."""
+        self.invalid(group[7], raw, group[4])
 
     def _decoded(self, header: list[bytes], source: Iterable[bytes]) -> Iterator[str]:
         """Text lines (newlines as \\n, bad UTF-8 as U+FFFD), counting the bytes read.

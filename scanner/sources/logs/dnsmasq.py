@@ -23,14 +23,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from scanner.extract import Counted, Observation
+from scanner.extract import Counted, Lookups, Observation
 from scanner.sources.logs.base import (
     Block,
+    Drained,
     LogFormat,
     LogReader,
     Parsed,
-    TallyRow,
     another_programs_line,
+    grouped,
     mostly,
 )
 
@@ -127,16 +128,16 @@ class Tallier:
         handed_back, lines = table.dnsmasq(block, number, self.minute_of)
         return self.reader.reread(self.parse, block, handed_back, number), lines
 
-    def resolve(self, rows: list[TallyRow]) -> list[Counted]:
-        names, clients, found = self.reader.names, self.reader.clients, []
-        for row in rows:
-            day, raw, address, _port, _flag, hits, first, last, _line = row
+    def resolve(self, drained: Drained) -> Lookups:
+        names, groups = self.reader.names, []
+        for group in drained[1]:
+            day, raw, _port, _flag, hits, first, last, _line, start, stop = group
             name = names[raw]
             if name:
-                found.append((name, "dns", clients[address], day, "", "", hits, first, last))
+                groups.append((name, "dns", day, "", "", hits, first, last, start, stop))
             elif name is None:
-                self.reader.unnamed(row, raw)
-        return found
+                self.reader.unnamed(group, raw)
+        return grouped(drained, groups, self.reader.clients)
 
 
 FORMAT = LogFormat(NAME, "dnsmasq / Pi-hole query log (log-queries)", sniff, parse,

@@ -34,15 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import InputError
-from scanner.extract import Counted, Observation
+from scanner.extract import Counted, Lookups, Observation
 from scanner.extract.dns import KEY, KEY_EXCHANGES, OPCODE_UPDATE, UPDATE
 from scanner.names import host_from_header
 from scanner.sources.logs.base import (
     Block,
+    Drained,
     LogFormat,
     LogReader,
     Parsed,
-    TallyRow,
+    grouped,
     head_lines,
     json_record,
 )
@@ -273,24 +274,24 @@ class TsvTallier:
                 offset = end + 1
         return found, number - first
 
-    def resolve(self, rows: list[TallyRow]) -> list[Counted]:
+    def resolve(self, drained: Drained) -> Lookups:
         _column, how, _marks = KINDS[self.kind]
-        names, clients, found = self.reader.names, self.reader.clients, []
-        for row in rows:
-            day, raw, address, port, unasked, hits, first, last, _line = row
+        names, groups = self.reader.names, []
+        for group in drained[1]:
+            day, raw, port, unasked, hits, first, last, _line, start, stop = group
             if how != "dns" and ":" in raw:
                 raw = host_from_header(raw)
             name = names[raw]
             if not name:
                 if name is None and not (how == "dns" and port in LOCAL_PORTS):
-                    self.reader.unnamed(row, raw)
+                    self.reader.unnamed(group, raw)
                 continue
             if how == "dns":
-                found.append((name, "answer" if unasked else "dns", clients[address], day,
-                              LOCAL_PORTS.get(port, ""), "", hits, first, last))
+                groups.append((name, "answer" if unasked else "dns", day,
+                               LOCAL_PORTS.get(port, ""), "", hits, first, last, start, stop))
             else:
-                found.append((name, how, clients[address], day, "", "", hits, first, last))
-        return found
+                groups.append((name, how, day, "", "", hits, first, last, start, stop))
+        return grouped(drained, groups, self.reader.clients)
 
 
 def _parse_json(kind: str | None, lines: Iterable[str], path: Path,
