@@ -8,6 +8,7 @@ request split over segments) keep reassembly state, and that state is bounded.
 from __future__ import annotations
 
 import contextlib
+import gc
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,20 @@ Counted = tuple[str, str, bytes, str, str, str, int, float, float]
 # (name, how, day, local, owner, hits, first time, last time, start, stop); its clients are
 # the members at [start, stop) of `Lookups`.
 Group = tuple[str, str, str, str, str, int, float, float, int, int]
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while thousands of containers are made that
+    form no cycle (a drained tally, a batch folded and written): it would only walk them,
+    and everything older, again and again."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @dataclass

@@ -16,7 +16,7 @@ from datetime import date
 
 import sqlite_utils
 
-from scanner.extract import Counted, Lookups, Observation
+from scanner.extract import Counted, Lookups, Observation, collector_paused
 from scanner.names import registrable
 from scanner.signatures.catalog import Catalog
 from scanner.sources.logs.timestamps import local_day
@@ -301,6 +301,7 @@ class InventoryWriter:
         set operation over its members; otherwise each member is split by its segment."""
         names, daily, device_days = folded.names, folded.daily, folded.device_days
         segments = {segment for segment, _device in people}
+        only = next(iter(segments)) if len(segments) == 1 else None  # the one segment
         devices = [device for _segment, device in people]  # '': no device
         members, member_hits = lookups.member_clients, lookups.member_hits
         for name, how, day, _local, owner, hits, first, last, start, stop in lookups.groups:
@@ -315,14 +316,18 @@ class InventoryWriter:
             if how == "cname" and owner:
                 link = folded.cnames.setdefault((owner, name), [first, last])
                 link[0], link[1] = min(link[0], first), max(link[1], last)
-            if len(segments) == 1:
-                key = (day, next(iter(segments)), name)
+            if only is not None:
+                key = (day, only, name)
                 if how in CONTACTS:
                     daily[key] = daily.get(key, 0) + hits
                 found = set(map(devices.__getitem__, members[start:stop]))
                 found.discard("")
                 if found:
-                    device_days.setdefault(key, set()).update(found)
+                    known = device_days.get(key)
+                    if known is None:
+                        device_days[key] = found
+                    else:
+                        known |= found
                 continue
             for at in range(start, stop):
                 segment, device = people[members[at]]
@@ -336,7 +341,8 @@ class InventoryWriter:
         """Write the batch and call `progress` (the import's bookkeeping) in one transaction."""
         batch, self.batch = self.batch, Batch()
         connection = self.database.conn
-        with connection:  # BEGIN … COMMIT, or ROLLBACK on any exception (Ctrl-C included)
+        # BEGIN … COMMIT, or ROLLBACK on any exception (Ctrl-C included)
+        with collector_paused(), connection:
             connection.execute("BEGIN")
             written = self._write(batch)
             if progress is not None:
@@ -409,8 +415,7 @@ class InventoryWriter:
             "SELECT value FROM json_each(device_days.devices) "
             "UNION SELECT value FROM json_each(excluded.devices)))",
             sorted((day, self.site, segment, ids[name], stored,
-                    "[" + ",".join(map(str, sorted(device_ids[device] for device in devices)))
-                    + "]")
+                    "[" + ",".join(map(str, sorted(map(device_ids.__getitem__, devices)))) + "]")
                    for (day, segment, name), devices in new_device_days.items()),
         )
         remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})

@@ -15,6 +15,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* A counted key: this header, then the key's bytes (name, client, port), in one arena, so
  * the one cache miss of a lookup brings both. */
@@ -31,9 +34,18 @@ typedef struct {
 #define MAX_FIELD 0xffff
 
 typedef struct {
-    uint32_t tag;            /* the high half of the key's hash; 0 for an empty slot */
+    uint32_t tag;            /* the high half of the key's hash (tag_of); 0: an empty slot */
     uint32_t record;         /* offset of the record in the arena, in units of 8 bytes */
 } Slot;
+
+/* A key's tag, which is also where its slot is: growing the table moves a slot by its tag
+ * alone, without a visit to each record (a cache miss apiece) to hash its key again. */
+static inline uint32_t
+tag_of(uint64_t hash)
+{
+    uint32_t tag = (uint32_t)(hash >> 32);
+    return tag ? tag : 1;
+}
 
 /* A key read but not yet counted: its table slot (and then its record) is fetched from
  * memory while the next lines are read, since a lookup mostly waits for memory. */
@@ -132,14 +144,7 @@ grow_slots(Tally *self)
         if (old.tag == 0) {
             continue;
         }
-        const Record *record = (const Record *)(self->arena + (Py_ssize_t)old.record * 8);
-        const char *key = (const char *)record + RECORD_SIZE;  /* the slot keeps only a tag */
-        const char *spans[3] = {key, key + record->lengths[0],
-                                key + record->lengths[0] + record->lengths[1]};
-        const Py_ssize_t lengths[3] = {record->lengths[0], record->lengths[1],
-                                       record->lengths[2]};
-        uint64_t hash = hash_key(record->day, record->flag, spans, lengths);
-        Py_ssize_t slot = (Py_ssize_t)(hash & (uint64_t)(capacity - 1));
+        Py_ssize_t slot = (Py_ssize_t)(old.tag & (uint64_t)(capacity - 1));
         while (slots[slot].tag != 0) {
             slot = (slot + 1) & (capacity - 1);
         }
@@ -231,12 +236,12 @@ settle(Tally *self, const Pending *key)
     const Py_ssize_t *lengths = key->lengths;
     uint16_t short_lengths[3] = {(uint16_t)lengths[0], (uint16_t)lengths[1],
                                  (uint16_t)lengths[2]};
-    uint32_t tag = (uint32_t)(key->hash >> 32) | 1;
+    uint32_t tag = tag_of(key->hash);
     if ((self->size + 1) * 2 > self->capacity && grow_slots(self) < 0) {
         return -1;
     }
     Py_ssize_t mask = self->capacity - 1;
-    for (Py_ssize_t slot = (Py_ssize_t)(key->hash & (uint64_t)mask);; slot = (slot + 1) & mask) {
+    for (Py_ssize_t slot = (Py_ssize_t)(tag & (uint64_t)mask);; slot = (slot + 1) & mask) {
         Slot *found = &self->slots[slot];
         if (found->tag == 0) {
             Py_ssize_t at = new_record(self, lengths[0] + lengths[1] + lengths[2]);
@@ -334,13 +339,13 @@ count_key(Tally *self, const char *const spans[3], const Py_ssize_t lengths[3], 
     key->flag = flag;
     if (self->capacity) {
         Py_ssize_t mask = self->capacity - 1;
-        __builtin_prefetch(&self->slots[key->hash & (uint64_t)mask]);
+        __builtin_prefetch(&self->slots[tag_of(key->hash) & (uint64_t)mask]);
         /* the key half way through the pipeline: its slot has arrived, fetch its record */
         const Pending *halfway =
             &self->pending[(self->pending_first + self->pending_count - 1 - PIPELINE / 2) &
                            (PIPELINE - 1)];
         if (self->pending_count > PIPELINE / 2) {
-            const Slot *slot = &self->slots[halfway->hash & (uint64_t)mask];
+            const Slot *slot = &self->slots[tag_of(halfway->hash) & (uint64_t)mask];
             if (slot->tag != 0) {
                 __builtin_prefetch(self->arena + (Py_ssize_t)slot->record * 8);
             }
@@ -695,6 +700,38 @@ zeek_time(const char *text, Py_ssize_t length, double *moment)
     return parsed_to == buffer + length;
 }
 
+/* Where the first `limit` separators of [line, end) are; returns how many there are. A
+ * record's fields are short, so they are found sixteen bytes at a time where the processor
+ * can (a call to memchr per field cost more than the rest of reading the record). */
+static int
+find_separators(const char *line, const char *end, int separator, int limit,
+                const char **found)
+{
+    int count = 0;
+    const char *at = line;
+#if defined(__SSE2__)
+    const __m128i wanted = _mm_set1_epi8((char)separator);
+    while (count < limit && end - at >= 16) {
+        __m128i chunk = _mm_loadu_si128((const __m128i *)at);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, wanted));
+        while (mask != 0 && count < limit) {
+            found[count++] = at + __builtin_ctz(mask);
+            mask &= mask - 1;
+        }
+        at += 16;
+    }
+#endif
+    while (count < limit && at < end) {
+        const char *next = memchr(at, separator, (size_t)(end - at));
+        if (next == NULL) {
+            break;
+        }
+        found[count++] = next;
+        at = next + 1;
+    }
+    return count;
+}
+
 /* One Zeek TSV record: 1 counted or read without a name, 0 for Python, -1 on an error. */
 static int
 tsv_line(Tally *self, void *context, const char *line, const char *end, long long number)
@@ -702,27 +739,24 @@ tsv_line(Tally *self, void *context, const char *line, const char *end, long lon
     const Layout *layout = context;
     const char *field_start[256];
     Py_ssize_t field_length[256];
-    const char *at = line;
+    const char *separators[256];
     if (layout->name_at < 0) {
         return 0;
     }
+    int found = find_separators(line, end, layout->separator, layout->limit, separators);
+    if (found < layout->limit - 1 || (found == layout->limit - 1 && !layout->strip_last)) {
+        return 0;  /* fewer fields than the header names, or the last one's end unknown */
+    }
     for (int field = 0; field < layout->limit; field++) {
-        if (at > end) {
-            return 0;  /* fewer fields than the header names */
-        }
-        const char *next = memchr(at, layout->separator, (size_t)(end - at));
-        const char *stop = next ? next : end;
-        if (next == NULL) {
-            if (field + 1 < layout->limit || !layout->strip_last) {
-                return 0;
-            }
+        const char *at = field == 0 ? line : separators[field - 1] + 1;
+        const char *stop = field < found ? separators[field] : end;
+        if (field == found) {  /* the line's last field */
             while (stop > at && stop[-1] == '\r') {
                 stop--;  /* the line's end, as rstrip('\r\n') removes it */
             }
         }
         field_start[field] = at;
         field_length[field] = stop - at;
-        at = next ? next + 1 : end + 1;
     }
     const char *name = field_start[layout->name_at];
     Py_ssize_t name_length = field_length[layout->name_at];

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bz2
 import codecs
-import gc
 import gzip
 import io
 import ipaddress
@@ -28,7 +27,7 @@ from typing import IO, Any, Protocol, TextIO, cast
 
 import orjson
 
-from scanner.extract import Counted, Group, Lookups, Observation
+from scanner.extract import Counted, Group, Lookups, Observation, collector_paused
 from scanner.names import InvalidName, is_address_literal, normalise
 from scanner.sources.logs.timestamps import Clock, local_day
 from scanner.sources.logs.wrappers import Unwrapper
@@ -157,16 +156,9 @@ def json_record(line: str, number: int, reader: LogReader) -> dict[str, Any] | N
 
 
 def _drained(tallier: Tallier, table: Any, rows: list[Counted]) -> Lookups:
-    """The table's groups, resolved, with the rows read in Python beside them. Thousands of
-    new tuples, none in a cycle: the cyclic garbage collector would only walk them again, so
-    it waits."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    """The table's groups, resolved, with the rows read in Python beside them."""
+    with collector_paused():
         lookups = tallier.resolve(table.drain())
-    finally:
-        if collecting:
-            gc.enable()
     lookups.rows = rows
     return lookups
 
