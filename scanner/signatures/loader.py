@@ -6,11 +6,8 @@ reported with file and line, and a database with problems is not used.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -19,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanner import __version__
+from scanner.cache import cache_file, file_stamp, write_whole
 from scanner.names import InvalidName, normalise
 from scanner.signatures.model import EEA_COUNTRIES, App, Kind
 
@@ -57,7 +55,7 @@ def load_directory(directory: Path, problems: Problems, cache: bool = False) -> 
     taken from the user's cache while no file in it has changed: parsing and checking the
     shipped signatures costs every command a seventh of a second."""
     files = signature_files(directory)
-    cached = _cache_file(directory) if cache else None
+    cached = cache_file("signatures", str(directory.resolve()), ".json") if cache else None
     stamp = _stamp(files) if cached else ""
     if cached:
         apps = _read_cache(cached, stamp)
@@ -77,26 +75,10 @@ def load_directory(directory: Path, problems: Problems, cache: bool = False) -> 
 _TUPLES = ("education_levels", "aliases", "domains", "hosts", "sources")
 
 
-def _cache_file(directory: Path) -> Path | None:
-    """In systemd's CacheDirectory= for a service (its home is out of reach), else the
-    user's cache; None without either."""
-    root = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]
-    if not root:
-        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                                 ".cache")
-        root = os.path.join(home, "appradar")
-    if not os.path.isabs(root):
-        return None  # no home directory to keep it in: parse
-    name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
-    return Path(root) / f"signatures-{name}.json"
-
-
 def _stamp(files: list[Path]) -> str:
     """What the cache must match: this appradar, its checks, and each file's size and time."""
     code = [Path(__file__), Path(__file__).with_name("model.py")]
-    facts = [__version__] + [f"{path}:{(stat := path.stat()).st_size}:{stat.st_mtime_ns}"
-                             for path in code + files]
-    return hashlib.sha256("\n".join(facts).encode()).hexdigest()
+    return file_stamp([__version__], code + files)
 
 
 def _read_cache(cached: Path, stamp: str) -> list[App] | None:
@@ -117,13 +99,9 @@ def _read_cache(cached: Path, stamp: str) -> list[App] | None:
 def _write_cache(cached: Path, stamp: str, apps: list[App]) -> None:
     try:
         text = json.dumps({"stamp": stamp, "apps": [asdict(app) for app in apps]})
-        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=cached.parent, delete=False,
-                                         suffix=".tmp") as handle:
-            handle.write(text)
-        os.replace(handle.name, cached)  # whole or not at all, for a scan started beside it
-    except (OSError, TypeError, ValueError):
-        pass  # a read-only home, or a value JSON cannot hold: the files are read each time
+    except (TypeError, ValueError):
+        return  # a value JSON cannot hold: the files are read each time
+    write_whole(cached, text)
 
 
 def load_file(path: Path, problems: Problems) -> App | None:
