@@ -78,9 +78,8 @@ CREATE TABLE IF NOT EXISTS device_days (
     day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
     devices TEXT NOT NULL,  -- the devices.id of every device that asked, a JSON array
     stored TEXT NOT NULL,  -- when appradar first stored this row: retention counts from here
-    PRIMARY KEY (day, site, segment, domain_id)
+    PRIMARY KEY (domain_id, day, site, segment)  -- a domain's rows together, no index for it
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS device_days_domain ON device_days (domain_id);
 CREATE INDEX IF NOT EXISTS device_days_stored ON device_days (stored);
 CREATE INDEX IF NOT EXISTS daily_stored ON daily (stored);
 CREATE TABLE IF NOT EXISTS apps (

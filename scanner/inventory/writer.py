@@ -409,12 +409,12 @@ class InventoryWriter:
         )
         # A row's devices are a set: those of an earlier batch or scan are merged in
         execute_many(
-            "INSERT INTO device_days (day, site, segment, domain_id, stored, devices) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, site, segment, domain_id) "
+            "INSERT INTO device_days (domain_id, day, site, segment, stored, devices) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (domain_id, day, site, segment) "
             "DO UPDATE SET devices = (SELECT json_group_array(value) FROM ("
             "SELECT value FROM json_each(device_days.devices) "
             "UNION SELECT value FROM json_each(excluded.devices)))",
-            sorted((day, self.site, segment, ids[name], stored,
+            sorted((ids[name], day, self.site, segment, stored,
                     "[" + ",".join(map(str, sorted(map(device_ids.__getitem__, devices)))) + "]")
                    for (day, segment, name), devices in new_device_days.items()),
         )
