@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from scanner.errors import SignatureError
 from scanner.names import is_subdomain
 from scanner.signatures.catalog import Catalog
-from scanner.signatures.loader import Problems, load_directory, shipped_directory
+from scanner.signatures.loader import (
+    Problems,
+    load_directory,
+    shipped_directory,
+    signature_files,
+)
 from scanner.signatures.model import Kind
 from tests.conftest import DATA
 
@@ -210,3 +215,14 @@ def test_stored_domains_follow_changed_signatures(app, tmp_path: Path) -> None:
     assert "leerwereld" in {item["app"] for item in app.json("apps", "--signatures", str(own))}
     assert {item["domain"]: item["app"] for item in app.json("domains")} == {
         "quiz.leerwereld.example": None, "school.magister.net": "magister"}
+
+
+def test_signature_files_are_found_in_nested_folders_in_path_order(tmp_path: Path) -> None:
+    """Every `.toml` file below the directory, in the order of their path's parts (a file
+    of `a/` before one of `a-c/`), nothing else, and not through a linked folder."""
+    for name in ["a/b.toml", "a-c/x.toml", "a.toml", "z/y/w.toml", "B.toml", "a/notes.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    (tmp_path / "linked").symlink_to(tmp_path / "z")
+    assert [str(path.relative_to(tmp_path)) for path in signature_files(tmp_path)] == [
+        "B.toml", "a/b.toml", "a-c/x.toml", "a.toml", "z/y/w.toml"]

@@ -173,6 +173,22 @@ class Folded:
     device_days: dict[DeviceDay, set[str]] = field(default_factory=dict)  # pseudonyms
 
 
+def _count_name(folded: Folded, name: str, how: str, owner: str, hits: float, first: float,
+                last: float) -> None:
+    """Add sightings of a name to its totals, and of a CNAME to its link from `owner`."""
+    entry = folded.names.get(name)
+    if entry is None:
+        folded.names[name] = [hits, first, last, SEEN_BITS[how]]
+    else:
+        entry[0] += hits
+        entry[1] = min(entry[1], first)
+        entry[2] = max(entry[2], last)
+        entry[3] = int(entry[3]) | SEEN_BITS[how]
+    if how == "cname" and owner:
+        link = folded.cnames.setdefault((owner, name), [first, last])
+        link[0], link[1] = min(link[0], first), max(link[1], last)
+
+
 class InventoryWriter:
     """Collect observations; `flush()` writes them in one transaction."""
 
@@ -246,7 +262,7 @@ class InventoryWriter:
 
     def _fold(self, batch: Batch) -> Folded:
         folded = Folded()
-        names, daily, device_days = folded.names, folded.daily, folded.device_days
+        daily, device_days = folded.daily, folded.device_days
         who: dict[bytes, tuple[str, str]] = {}  # client → (segment, pseudonym), once a batch
 
         def person(client: bytes) -> tuple[str, str]:
@@ -260,20 +276,8 @@ class InventoryWriter:
                  for (name, how, client, day, owner), (hits, first, last) in batch.seen.items())
         for name, how, client, day, _local, owner, hits, first, last in itertools.chain(
                 added, batch.counted):
-            entry = names.get(name)
-            if entry is None:
-                names[name] = [hits, first, last, SEEN_BITS[how]]
-            else:
-                entry[0] += hits
-                if first < entry[1]:
-                    entry[1] = first
-                if last > entry[2]:
-                    entry[2] = last
-                entry[3] = int(entry[3]) | SEEN_BITS[how]
-            known = who.get(client)
-            if known is None:
-                known = person(client)
-            segment, device = known
+            _count_name(folded, name, how, owner, hits, first, last)
+            segment, device = who.get(client) or person(client)
             key = (day, segment, name)
             if how in CONTACTS:
                 daily[key] = daily.get(key, 0) + int(hits)
@@ -283,13 +287,6 @@ class InventoryWriter:
                     device_days[key] = {device}
                 else:
                     group.add(device)
-            if how == "cname" and owner:
-                link = folded.cnames.get((owner, name))
-                if link is None:
-                    folded.cnames[(owner, name)] = [first, last]
-                else:
-                    link[0] = min(link[0], first)
-                    link[1] = max(link[1], last)
         for lookups in batch.grouped:
             self._fold_groups(lookups, list(map(person, lookups.clients)), folded)
         return folded
@@ -299,23 +296,13 @@ class InventoryWriter:
         """Fold groups of (name, how, day) with their clients (`people`: segment and
         pseudonym of each). Where every client is in one segment, a group's devices are one
         set operation over its members; otherwise each member is split by its segment."""
-        names, daily, device_days = folded.names, folded.daily, folded.device_days
+        daily, device_days = folded.daily, folded.device_days
         segments = {segment for segment, _device in people}
         only = next(iter(segments)) if len(segments) == 1 else None  # the one segment
         devices = [device for _segment, device in people]  # '': no device
         members, member_hits = lookups.member_clients, lookups.member_hits
         for name, how, day, _local, owner, hits, first, last, start, stop in lookups.groups:
-            entry = names.get(name)
-            if entry is None:
-                names[name] = [hits, first, last, SEEN_BITS[how]]
-            else:
-                entry[0] += hits
-                entry[1] = min(entry[1], first)
-                entry[2] = max(entry[2], last)
-                entry[3] = int(entry[3]) | SEEN_BITS[how]
-            if how == "cname" and owner:
-                link = folded.cnames.setdefault((owner, name), [first, last])
-                link[0], link[1] = min(link[0], first), max(link[1], last)
+            _count_name(folded, name, how, owner, hits, first, last)
             if only is not None:
                 key = (day, only, name)
                 if how in CONTACTS:
@@ -398,7 +385,9 @@ class InventoryWriter:
         devices = set().union(*new_device_days.values())
         execute_many("INSERT OR IGNORE INTO devices (pseudonym) VALUES (?)",
                      [(device,) for device in sorted(devices)])
-        device_ids = self._device_ids(devices)
+        # each device's id as JSON writes it: a row's set is sorted as text, which is as
+        # stable and needs no number made per device and row
+        id_text = {device: str(number) for device, number in self._device_ids(devices).items()}
         stored = date.today().isoformat()
         execute_many(
             "INSERT INTO daily (day, site, segment, domain_id, hits, stored) "
@@ -415,7 +404,7 @@ class InventoryWriter:
             "SELECT value FROM json_each(device_days.devices) "
             "UNION SELECT value FROM json_each(excluded.devices)))",
             sorted((ids[name], day, self.site, segment, stored,
-                    "[" + ",".join(map(str, sorted(map(device_ids.__getitem__, devices)))) + "]")
+                    "[" + ",".join(sorted(map(id_text.__getitem__, devices))) + "]")
                    for (day, segment, name), devices in new_device_days.items()),
         )
         remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})

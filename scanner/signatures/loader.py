@@ -7,6 +7,7 @@ reported with file and line, and a database with problems is not used.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -47,7 +48,19 @@ def shipped_directory() -> Path:
 
 
 def signature_files(directory: Path) -> list[Path]:
-    return sorted(path for path in directory.rglob("*.toml") if path.is_file())
+    """Every `*.toml` file under `directory` (not through linked directories), in order.
+    Walked with `os.scandir`, whose entries know their type: every command lists these
+    files, and pathlib's walk stats each of them once more."""
+    found: list[str] = []
+    folders = [str(directory)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                elif entry.name.endswith(".toml") and entry.is_file():
+                    found.append(entry.path)
+    return [Path(path) for path in sorted(found, key=lambda path: path.split(os.sep))]
 
 
 def load_directory(directory: Path, problems: Problems, cache: bool = False) -> list[App]:
