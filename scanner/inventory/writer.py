@@ -328,13 +328,14 @@ class InventoryWriter:
         """Write the batch and call `progress` (the import's bookkeeping) in one transaction."""
         batch, self.batch = self.batch, Batch()
         connection = self.database.conn
-        # BEGIN … COMMIT, or ROLLBACK on any exception (Ctrl-C included)
-        with collector_paused(), connection:
-            connection.execute("BEGIN")
-            written = self._write(batch)
-            if progress is not None:
-                progress()
-        self._remember_device_days(written)  # committed: later batches need not write them
+        with collector_paused():
+            with connection:  # BEGIN … COMMIT, or ROLLBACK on any exception (Ctrl-C included)
+                connection.execute("BEGIN")
+                written = self._write(batch)
+                if progress is not None:
+                    progress()
+            self._remember_device_days(written)  # committed: later batches need not write them
+            del batch, written  # gone before the collector runs again, not looked through
 
     def _remember_device_days(self, written: dict[DeviceDay, set[str]]) -> None:
         added = sum(map(len, written.values()))
