@@ -250,8 +250,8 @@ def child(mode: str, path: str) -> None:
     else:
         reader = read_log(Path(path))
         if mode == "read" and reader.can_count:  # what a scan reads: counted in C
-            for _number, group in reader.counted():
-                observations += sum(item[6] for item in group)
+            for _number, lookups in reader.counted():
+                observations += lookups.lookups
         else:  # "python", or a format without a C counter: line by line
             for _item in reader:
                 observations += 1
