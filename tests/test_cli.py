@@ -178,6 +178,8 @@ DROP TABLE device_days;
 ALTER TABLE device_days_2 RENAME TO device_days;
 CREATE INDEX device_days_domain ON device_days (domain_id);
 CREATE INDEX device_days_stored ON device_days (stored);
+ALTER TABLE domains ADD COLUMN registrable TEXT;
+UPDATE domains SET registrable = 'kept-registrable.example';
 ALTER TABLE devices ADD COLUMN first_seen REAL;
 ALTER TABLE devices ADD COLUMN last_seen REAL;
 UPDATE devices SET first_seen = 1700000000.5, last_seen = 1700000100.25;
@@ -189,7 +191,7 @@ def test_a_schema_2_inventory_keeps_its_devices_as_sets(app) -> None:
     """Schema 2 kept a row per device, day and name: opened now, each day and name becomes
     one row with the set of its devices, every count stays, and the earliest time a device of
     it was stored is when retention starts. A device's first and last time, which nothing
-    read, are gone."""
+    read, are gone, and so is a name's registrable domain, now looked up when asked."""
     import sqlite3
 
     app("scan", str(EXAMPLE))
@@ -214,9 +216,12 @@ def test_a_schema_2_inventory_keeps_its_devices_as_sets(app) -> None:
     assert indexes == {"device_days_stored"}  # a domain's rows: the primary key's start
     with sqlite3.connect(app.database) as connection:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(devices)")]
+        registrable = [row[1] for row in connection.execute("PRAGMA table_info(domains)")
+                       if row[1] == "registrable"]
         raw = b"".join(path.read_bytes() for path in app.database.parent.glob("inventory.db*"))
     connection.close()
-    assert columns == ["id", "pseudonym"]
+    assert columns == ["id", "pseudonym"] and registrable == []
+    assert b"kept-registrable.example" not in raw
     assert struct.pack("<d", 1700000100.25) not in raw and \
         struct.pack(">d", 1700000100.25) not in raw  # vacuumed, not only unlinked
 

@@ -170,8 +170,8 @@ def test_lan_names_an_older_version_stored_are_deleted_once(app) -> None:
     with connection:  # what an older version wrote
         for domain in ("juliets-iphone.lan", "desktop-7f3k"):
             domain_id = connection.execute(
-                "INSERT INTO domains (domain, registrable, seen, hits, first_seen, last_seen) "
-                "VALUES (?, ?, 1, 3, 1.0, 2.0)", (domain, domain)).lastrowid
+                "INSERT INTO domains (domain, seen, hits, first_seen, last_seen) "
+                "VALUES (?, 1, 3, 1.0, 2.0)", (domain,)).lastrowid
             connection.execute("INSERT INTO daily (day, site, segment, domain_id, hits, stored) "
                                "SELECT day, site, segment, ?, 3, stored FROM daily LIMIT 1",
                                (domain_id,))

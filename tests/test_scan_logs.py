@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from scanner import names as names_module
 from scanner import scan as scan_module
 from scanner.extract import Observation
 from scanner.extract.packets import Dissector
+from scanner.inventory import unknown as unknown_module
 from scanner.inventory import writer as writer_module
 from scanner.inventory.writer import stays_out
 from scanner.sources.logs import base as logs_base
@@ -200,27 +202,30 @@ def test_a_growing_log_is_read_only_where_it_grew(app, tmp_path: Path) -> None:
     assert hits(app) == 500
 
 
-def test_only_new_names_are_looked_up_in_the_public_suffix_list(
+def test_a_scan_needs_no_public_suffix_list(
         app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A periodic scan meets names stored long ago: their registrable domain is stored with
-    them, so the list (a twentieth of a second to parse) is not needed for them again."""
-    asked: list[str] = []
-    real = writer_module.registrable
-    monkeypatch.setattr(writer_module, "registrable", lambda name: asked.append(name) or
-                        real(name))
+    """The registrable domain groups unknown names for triage, and is looked up there, for
+    those names only: a scan, which mostly meets names of apps, never reads the list."""
+    def unread() -> None:
+        raise AssertionError("a scan read the Public Suffix List")
+
     log = tmp_path / "pihole.log"
-    log.write_text(pihole_lines(0, 3) + pihole_lines(0, 3))
-    app("scan", str(log))
-    assert sorted(asked) == ["host0.magister.net", "host1.magister.net", "host2.magister.net"]
-    asked.clear()
-    with log.open("a") as handle:
-        handle.write(pihole_lines(1, 3))  # two names stored before, one new
-    app("scan", str(log))
-    assert asked == ["host3.magister.net"]
-    stored = sqlite3.connect(app.database).execute(
-        "SELECT domain, registrable, hits FROM domains ORDER BY domain").fetchall()
-    assert stored == [(f"host{i}.magister.net", "magister.net", hits)
-                      for i, hits in enumerate([2, 3, 3, 1])]
+    log.write_text(pihole_lines(0, 3) + "".join(
+        f"Sep  8 16:00:{i:02d} dnsmasq[577]: query[A] {name} from 10.0.0.{i + 1}\n"
+        for i, name in enumerate(["a.unknown-quiz.co.uk", "b.unknown-quiz.co.uk",
+                                  "cdn.other-unknown.example"])))
+    with monkeypatch.context() as patched:
+        patched.setattr(names_module, "public_suffixes", unread)
+        app("scan", str(log))
+    looked_up: list[str] = []
+    real = names_module.registrable
+    monkeypatch.setattr(unknown_module, "registrable",
+                        lambda name: looked_up.append(name) or real(name))
+    groups = app.json("domains", "--unknown")
+    assert [(group["registrable"], group["names"]) for group in groups] == [
+        ("unknown-quiz.co.uk", 2), ("other-unknown.example", 1)]
+    assert sorted(looked_up) == ["a.unknown-quiz.co.uk", "b.unknown-quiz.co.uk",
+                                 "cdn.other-unknown.example"]  # not the app's names
 
 
 @pytest.mark.parametrize("counted", [False, True], ids=["python", "tally"])

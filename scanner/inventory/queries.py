@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from scanner.inventory.writer import seen_as
+from scanner.names import registrable
 from scanner.signatures.catalog import Catalog
 
 
@@ -32,20 +33,19 @@ def domains(database: sqlite_utils.Database, unknown: bool = False,
                      "SELECT domain_id FROM device_days WHERE site = ?)")
         parameters += [site, site]
     sql = f"""
-        SELECT d.domain, d.app, d.rule, d.via, d.registrable, d.seen, d.hits, d.first_seen,
-               d.last_seen,
+        SELECT d.domain, d.app, d.rule, d.via, d.seen, d.hits, d.first_seen, d.last_seen,
                max((SELECT count(DISTINCT j.value) FROM device_days x, json_each(x.devices) j
                     WHERE x.domain_id = d.id),
                    coalesce((SELECT max(devices) FROM daily WHERE domain_id = d.id), 0))
         FROM domains d WHERE {' AND '.join(where)} ORDER BY d.domain
     """
     result = []
-    for (domain, app, rule, via, registrable, seen, hits, first, last,
+    for (domain, app, rule, via, seen, hits, first, last,
          devices) in database.conn.execute(sql, parameters):
         result.append({
             "domain": domain, "app": app, "seen_as": seen_as(seen), "hits": hits,
             "devices": devices, "first_seen": iso(first), "last_seen": iso(last),
-            "registrable": registrable, "rule": rule, "via": via,
+            "registrable": registrable(domain), "rule": rule, "via": via,
         })
     return result
 

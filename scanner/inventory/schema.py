@@ -30,6 +30,10 @@ LATER_COLUMNS = {
     "reviews": [("owner", "TEXT"), ("review_by", "TEXT")],
 }
 DROPPED_CONSTRAINTS = {"imports": "UNIQUE (fingerprint, site)"}
+# Columns schema 3 no longer keeps: what nothing read (a device's first and last time), and
+# what is worked out when asked (a name's registrable domain, for the triage of unknown
+# names: most names belong to an app and never need it).
+DROPPED_COLUMNS = {"devices": ("first_seen", "last_seen"), "domains": ("registrable",)}
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -51,8 +55,7 @@ CREATE INDEX IF NOT EXISTS imports_fingerprint ON imports (fingerprint, site);
 CREATE INDEX IF NOT EXISTS imports_short_heads ON imports (site, kind, head_length);
 CREATE TABLE IF NOT EXISTS domains (
     id INTEGER PRIMARY KEY, domain TEXT NOT NULL UNIQUE, app TEXT, rule TEXT, via TEXT,
-    registrable TEXT, seen INTEGER DEFAULT 0, hits INTEGER DEFAULT 0,
-    first_seen REAL, last_seen REAL
+    seen INTEGER DEFAULT 0, hits INTEGER DEFAULT 0, first_seen REAL, last_seen REAL
 );
 CREATE INDEX IF NOT EXISTS domains_app ON domains (app);
 CREATE TABLE IF NOT EXISTS cnames (
@@ -145,11 +148,15 @@ def _rebuild(database: sqlite_utils.Database, table: str, columns: list[str]) ->
 def _upgrade_to_3(database: sqlite_utils.Database) -> None:
     """Bring schema 2 to 3, in one transaction: a row per device and daily row becomes one
     row with the set of its devices (keeping its earliest `stored`, so nothing is kept
-    longer), and a device's first and last time, which nothing read, are dropped."""
-    device_days, devices = database.table("device_days"), database.table("devices")
+    longer), and the columns in DROPPED_COLUMNS go."""
+    device_days = database.table("device_days")
     per_device = device_days.exists() and "device_id" in device_days.columns_dict
-    timed = devices.exists() and "first_seen" in devices.columns_dict
-    if not (per_device or timed):
+    stale = {}  # table → the columns it keeps
+    for name, dropped in DROPPED_COLUMNS.items():
+        table = database.table(name)
+        if table.exists() and set(dropped) & set(table.columns_dict):
+            stale[name] = [column for column in table.columns_dict if column not in dropped]
+    if not (per_device or stale):
         return
     with database.conn:
         database.execute("BEGIN")
@@ -164,8 +171,8 @@ def _upgrade_to_3(database: sqlite_utils.Database) -> None:
                 "FROM device_days GROUP BY day, site, segment, domain_id")
             database.execute("DROP TABLE device_days")  # and its indexes; TABLES makes them
             database.execute("ALTER TABLE device_sets RENAME TO device_days")
-        if timed:
-            _rebuild(database, "devices", ["id", "pseudonym"])
+        for name, kept in stale.items():
+            _rebuild(database, name, kept)
     # rebuilt without the old rows, in the file and in the write-ahead log: what was dropped
     # is gone, and the per-device rows were most of the file
     for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM",

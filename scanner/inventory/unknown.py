@@ -1,9 +1,10 @@
 """Triage of unattributed names: grouped by registrable domain, the most used first.
 
 A school's unknown list is long and mostly noise (CDN shards, tracking hosts, one-off lookups).
-Grouping `a.cdn.example`, `b.cdn.example`, … under `cdn.example` (Public Suffix List, stored in
-`domains.registrable` at write time) and ranking by how many devices and days used it puts the
-few that may be unregistered apps at the top, ready for `appradar signatures suggest`.
+Grouping `a.cdn.example`, `b.cdn.example`, … under `cdn.example` (Public Suffix List, looked
+up here, for the unknown names only: a scan never needs it) and ranking by how many devices
+and days used it puts the few that may be unregistered apps at the top, ready for
+`appradar signatures suggest`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from scanner.inventory.queries import day_site_filter, iso
+from scanner.names import registrable
 
 EXAMPLES = 3
 
@@ -30,8 +32,7 @@ def unknown_groups(database: sqlite_utils.Database, site: str | None = None,
     """
     where, parameters = day_site_filter(since, site)
     filtered = bool(where)
-    names_sql = "SELECT id, domain, coalesce(registrable, domain) AS registrable, hits, " \
-                "first_seen, last_seen FROM domains WHERE app IS NULL"
+    names_sql = "SELECT id, domain, hits, first_seen, last_seen FROM domains WHERE app IS NULL"
     if filtered:
         names_sql += (f" AND id IN (SELECT domain_id FROM daily x WHERE 1 = 1 {where} "
                       f"UNION SELECT domain_id FROM device_days x WHERE 1 = 1 {where})")
@@ -39,13 +40,21 @@ def unknown_groups(database: sqlite_utils.Database, site: str | None = None,
     else:
         parameters_names = []
     execute = database.conn.execute
+    names = [(domain_id, domain, registrable(domain), hits, first, last)
+             for domain_id, domain, hits, first, last in execute(
+                 names_sql + " ORDER BY hits DESC, domain", parameters_names)]
+    # each name's group, for the queries below: in this connection's own temporary table
+    execute("CREATE TEMP TABLE IF NOT EXISTS unknown_names "
+            "(id INTEGER PRIMARY KEY, registrable TEXT NOT NULL)")
+    execute("DELETE FROM temp.unknown_names")
+    database.conn.executemany("INSERT INTO temp.unknown_names VALUES (?, ?)",
+                              [(name[0], name[2]) for name in names])
     groups: dict[str, dict[str, Any]] = {}
-    for _id, domain, registrable, hits, first, last in execute(
-            names_sql + " ORDER BY hits DESC, domain", parameters_names):
-        group = groups.get(registrable)
+    for _id, domain, registrable_domain, hits, first, last in names:
+        group = groups.get(registrable_domain)
         if group is None:
-            group = groups[registrable] = {
-                "registrable": registrable, "names": 0, "examples": [], "devices": 0,
+            group = groups[registrable_domain] = {
+                "registrable": registrable_domain, "names": 0, "examples": [], "devices": 0,
                 "days": 0, "hits": 0, "first_seen": first, "last_seen": last,
             }
         group["names"] += 1
@@ -58,31 +67,28 @@ def unknown_groups(database: sqlite_utils.Database, site: str | None = None,
             group["last_seen"] = last
     if not groups:
         return []
-    unknown = f"WITH n AS ({names_sql}) "
-    both = parameters_names + parameters
+    n = "JOIN temp.unknown_names n"
     if filtered:
-        for registrable, hits in execute(
-                unknown + f"SELECT n.registrable, sum(x.hits) FROM daily x JOIN n ON "
-                f"n.id = x.domain_id WHERE 1 = 1 {where} GROUP BY n.registrable", both):
-            groups[registrable]["hits"] = hits or 0
-    for registrable, devices in execute(
-            unknown + f"SELECT n.registrable, count(DISTINCT j.value) FROM device_days x "
-            f"JOIN n ON n.id = x.domain_id, json_each(x.devices) j WHERE 1 = 1 {where} "
-            f"GROUP BY n.registrable", both):
-        groups[registrable]["devices"] = devices
-    for registrable, peak in execute(
-            unknown + f"SELECT n.registrable, max(x.devices) FROM daily x JOIN n ON "
-            f"n.id = x.domain_id WHERE x.devices IS NOT NULL {where} GROUP BY n.registrable",
-            both):
-        group = groups[registrable]
+        for group_name, hits in execute(
+                f"SELECT n.registrable, sum(x.hits) FROM daily x {n} ON n.id = x.domain_id "
+                f"WHERE 1 = 1 {where} GROUP BY n.registrable", parameters):
+            groups[group_name]["hits"] = hits or 0
+    for group_name, devices in execute(
+            f"SELECT n.registrable, count(DISTINCT j.value) FROM device_days x {n} ON "
+            f"n.id = x.domain_id, json_each(x.devices) j WHERE 1 = 1 {where} "
+            f"GROUP BY n.registrable", parameters):
+        groups[group_name]["devices"] = devices
+    for group_name, peak in execute(
+            f"SELECT n.registrable, max(x.devices) FROM daily x {n} ON n.id = x.domain_id "
+            f"WHERE x.devices IS NOT NULL {where} GROUP BY n.registrable", parameters):
+        group = groups[group_name]
         group["devices"] = max(group["devices"], peak or 0)
-    for registrable, days in execute(
-            unknown + f"SELECT n.registrable, count(DISTINCT seen.day) FROM "
+    for group_name, days in execute(
+            f"SELECT n.registrable, count(DISTINCT seen.day) FROM "
             f"(SELECT day, domain_id FROM daily x WHERE 1 = 1 {where} UNION "
             f"SELECT day, domain_id FROM device_days x WHERE 1 = 1 {where}) seen "
-            f"JOIN n ON n.id = seen.domain_id GROUP BY n.registrable",
-            parameters_names + parameters * 2):
-        groups[registrable]["days"] = days
+            f"{n} ON n.id = seen.domain_id GROUP BY n.registrable", parameters * 2):
+        groups[group_name]["days"] = days
     ranked = sorted(groups.values(), key=lambda group: (
         -group["devices"], -group["days"], -group["hits"], group["registrable"]))
     if limit is not None:
@@ -93,18 +99,18 @@ def unknown_groups(database: sqlite_utils.Database, site: str | None = None,
     return ranked
 
 
-def names_under(database: sqlite_utils.Database, registrable: str,
+def names_under(database: sqlite_utils.Database, domain: str,
                 unknown_only: bool = True) -> list[dict[str, Any]]:
-    """The names stored under one registrable domain with their hits and distinct devices,
-    most hits first (what `signatures suggest` lists in a draft)."""
+    """The names stored whose registrable domain is `domain`, with their hits and distinct
+    devices, most hits first (what `signatures suggest` lists in a draft)."""
     condition = " AND d.app IS NULL" if unknown_only else ""
     rows = database.conn.execute(
         "SELECT d.domain, d.app, d.hits, "
         "max((SELECT count(DISTINCT j.value) FROM device_days x, json_each(x.devices) j "
         "     WHERE x.domain_id = d.id), "
         "    coalesce((SELECT max(devices) FROM daily WHERE domain_id = d.id), 0)) "
-        f"FROM domains d WHERE d.registrable = ?{condition} ORDER BY d.hits DESC, d.domain",
-        (registrable,))
-    return [{"domain": domain, "app": app, "hits": hits or 0, "devices": devices}
-            for domain, app, hits, devices in rows]
+        "FROM domains d WHERE (d.domain = ? OR substr(d.domain, -length(?) - 1) = '.' || ?)"
+        f"{condition} ORDER BY d.hits DESC, d.domain", (domain, domain, domain))
+    return [{"domain": name, "app": app, "hits": hits or 0, "devices": devices}
+            for name, app, hits, devices in rows if registrable(name) == domain]
 

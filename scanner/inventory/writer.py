@@ -17,7 +17,6 @@ from datetime import date
 import sqlite_utils
 
 from scanner.extract import Counted, Lookups, Observation, collector_paused
-from scanner.names import registrable
 from scanner.signatures.catalog import Catalog
 from scanner.sources.logs.timestamps import local_day
 
@@ -364,16 +363,13 @@ class InventoryWriter:
             [(alias, target, first, last) for (alias, target), (first, last)
              in batch.cnames.items()],
         )
-        stored_before = self._ids_for(batch.names)  # their registrable domain is stored too
         rows = []
         for name, (hits, first, last, bits) in batch.names.items():
             app, rule, via = self._attribute(name, targets)
-            rows.append((name, app, rule, via,
-                         None if name in stored_before else registrable(name), int(bits),
-                         int(hits), first, last))
+            rows.append((name, app, rule, via, int(bits), int(hits), first, last))
         execute_many(
-            "INSERT INTO domains (domain, app, rule, via, registrable, seen, hits, first_seen, "
-            "last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET "
+            "INSERT INTO domains (domain, app, rule, via, seen, hits, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET "
             "app = excluded.app, rule = excluded.rule, via = excluded.via, "
             "seen = seen | excluded.seen, "
             "hits = hits + excluded.hits, first_seen = min(first_seen, excluded.first_seen), "
