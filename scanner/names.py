@@ -21,6 +21,7 @@ MAX_LABEL = 63
 
 # Letters, digits, hyphen; '_' for service labels (_sip._udp); '*' for wildcard queries.
 _LABEL_OK = re.compile(r"[a-z0-9_*-]{1,63}\Z")
+_LABELS_OK = re.compile(r"[a-z0-9_*-]{1,63}(?:\.[a-z0-9_*-]{1,63})*\Z")  # all, at once
 _ALNUM = re.compile(r"[a-z0-9]")
 
 
@@ -80,13 +81,14 @@ def normalise(name: str | bytes) -> str:
         name = _to_a_labels(name)
     if len(name) > MAX_NAME:
         raise InvalidName(f"longer than {MAX_NAME} characters")
-    for label in name.split("."):
-        if not _LABEL_OK.match(label):
-            if not label:
-                raise InvalidName("empty label")
-            if len(label) > MAX_LABEL:
-                raise InvalidName(f"label longer than {MAX_LABEL} characters")
-            raise InvalidName("characters not allowed in a host name")
+    if not _LABELS_OK.match(name):  # then say which label is wrong, and why
+        for label in name.split("."):
+            if not _LABEL_OK.match(label):
+                if not label:
+                    raise InvalidName("empty label")
+                if len(label) > MAX_LABEL:
+                    raise InvalidName(f"label longer than {MAX_LABEL} characters")
+                raise InvalidName("characters not allowed in a host name")
     if not _ALNUM.search(name):
         raise InvalidName("no letter or digit")  # '-', '*', '_': placeholders, not names
     if is_address_literal(name):
