@@ -382,8 +382,7 @@ class InventoryWriter:
         devices = set().union(*new_device_days.values())
         execute_many("INSERT OR IGNORE INTO devices (pseudonym) VALUES (?)",
                      [(device,) for device in sorted(devices)])
-        # each device's id as JSON writes it: a row's set is sorted as text, which is as
-        # stable and needs no number made per device and row
+        # each device's id as JSON writes it, made once: a row's set is its ids in any order
         id_text = {device: str(number) for device, number in self._device_ids(devices).items()}
         stored = date.today().isoformat()
         execute_many(
@@ -401,7 +400,7 @@ class InventoryWriter:
             "SELECT value FROM json_each(device_days.devices) "
             "UNION SELECT value FROM json_each(excluded.devices)))",
             sorted((ids[name], day, self.site, segment, stored,
-                    "[" + ",".join(sorted(map(id_text.__getitem__, devices))) + "]")
+                    "[" + ",".join(map(id_text.__getitem__, devices)) + "]")
                    for (day, segment, name), devices in new_device_days.items()),
         )
         remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})
