@@ -3,7 +3,8 @@
  * A `Tally` reads whole lines of a dnsmasq query log or of a Zeek TSV log from a bytes block
  * and counts them in a hash table keyed by (local day, name, client, port, flag), keeping
  * how often each key was seen, its first and last time and the line it was first seen on.
- * Only the distinct keys become Python objects, when the table is drained.
+ * When the table is drained its keys are handed over grouped by (day, name, port, flag),
+ * each group's clients as arrays: only a group and a client become Python objects.
  *
  * It reads only the common, exactly specified shape of each format. Any other line (a header,
  * an untagged or non-ASCII dnsmasq line, a time it cannot read, too few fields) is handed
@@ -826,6 +827,20 @@ typedef struct {
     uint32_t index;
 } Entry;
 
+/* The number of the key in `entry`; if the entry is empty, the next number of `*count`, and
+ * `record` is kept in `first_record` as where that key was first seen. */
+static uint32_t
+numbered(Entry *entry, uint64_t hash, Py_ssize_t *count, uint32_t *first_record,
+         Py_ssize_t record)
+{
+    if (entry->index == 0) {
+        entry->hash = hash;
+        entry->index = (uint32_t)(++*count);
+        first_record[*count - 1] = (uint32_t)record;
+    }
+    return entry->index - 1;
+}
+
 static const char *
 record_key(const Record *record)
 {
@@ -896,12 +911,7 @@ Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
                 break;
             }
         }
-        if (groups_table[slot].index == 0) {
-            groups_table[slot].hash = hash;
-            groups_table[slot].index = (uint32_t)(++group_count);
-            group_record[group_count - 1] = (uint32_t)i;
-        }
-        group_of[i] = groups_table[slot].index - 1;
+        group_of[i] = numbered(&groups_table[slot], hash, &group_count, group_record, i);
         group_start[group_of[i] + 1]++;
 
         hash = hash_bytes(1469598103934665603ULL, client, client_length) | 1;
@@ -914,12 +924,7 @@ Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
                 break;
             }
         }
-        if (clients_table[slot].index == 0) {
-            clients_table[slot].hash = hash;
-            clients_table[slot].index = (uint32_t)(++client_count);
-            client_record[client_count - 1] = (uint32_t)i;
-        }
-        client_of[i] = clients_table[slot].index - 1;
+        client_of[i] = numbered(&clients_table[slot], hash, &client_count, client_record, i);
     }
     for (Py_ssize_t group = 0; group < group_count; group++) {
         group_start[group + 1] += group_start[group];
