@@ -19,8 +19,8 @@ import sqlite_utils
 from scanner.errors import InventoryError
 
 SCHEMA_VERSION = 3
-# Schema 2 kept a row per device in device_days, and when each device was first and last
-# seen; it is brought to schema 3 when opened.
+# Schema 2 kept a row per device in device_days, when each device was first and last seen,
+# and each name's registrable domain; it is brought to schema 3 when opened.
 UPGRADABLE = {"2"}
 
 # Columns that schema 2 gained after its first release, and the constraint it lost: an

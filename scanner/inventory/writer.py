@@ -234,10 +234,10 @@ class InventoryWriter:
     def add_counted(self, counted: Iterable[Counted], local_names: bool = False) -> None:
         """Take lookups a log reader already counted per day: they are folded as they are,
         without a second count."""
-        kept, stored = self.batch.counted, self._stored
+        kept, storable = self.batch.counted, self._storable
         total = 0
         for row in counted:
-            if stored(row[0], row[4], local_names):
+            if storable(row[0], row[4], local_names):
                 total += row[6]
                 kept.append(row)
         self.batch.observations += total
@@ -246,14 +246,14 @@ class InventoryWriter:
         """Take what `LogReader.counted` hands over: its rows, and its groups of clients,
         which are folded a group at a time."""
         self.add_counted(lookups.rows, local_names)
-        stored = self._stored
-        groups = [group for group in lookups.groups if stored(group[0], group[3], local_names)]
+        storable = self._storable
+        groups = [group for group in lookups.groups if storable(group[0], group[3], local_names)]
         if groups:
             lookups = dataclasses.replace(lookups, rows=[], groups=groups)
             self.batch.grouped.append(lookups)
             self.batch.observations += lookups.lookups
 
-    def _stored(self, name: str, local: str, local_names: bool) -> bool:
+    def _storable(self, name: str, local: str, local_names: bool) -> bool:
         """Whether a name is one to store: not a device name on the LAN (unless asked), not
         an address written as a name."""
         return not ((local and not local_names) or "." not in name or (

@@ -436,9 +436,9 @@ class LogReader:
         scan) are read but not handed over.
 
         Whole blocks of lines are counted by the C `Tally`; only the distinct (day, name)
-        groups and clients, and the lines it hands back, become Python objects. Counts, records and
-        malformed lines come out as reading line by line gives them; of a name that is not a
-        name, the first line is shown.
+        groups and clients, and the lines it hands back, become Python objects. Counts,
+        records and malformed lines come out as reading line by line gives them; of a name
+        that is not a name, the first line is shown.
         """
         if not self.can_count:
             raise ValueError(f"{self.format} cannot be counted in C here; iterate the reader")
