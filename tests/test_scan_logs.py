@@ -7,17 +7,22 @@ import json
 import os
 import sqlite3
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from scanner import names as names_module
 from scanner import scan as scan_module
+from scanner.config import Config
 from scanner.extract import Observation
 from scanner.extract.packets import Dissector
+from scanner.inventory import open_database, queries
 from scanner.inventory import unknown as unknown_module
 from scanner.inventory import writer as writer_module
+from scanner.inventory.retention import purge
 from scanner.inventory.writer import stays_out
+from scanner.signatures.catalog import Catalog
 from scanner.sources.logs import base as logs_base
 from scanner.sources.logs import open_text, read_log
 from scanner.sources.logs.base import LogReader
@@ -459,6 +464,35 @@ def test_device_days_of_a_failed_batch_are_written_again(tmp_path: Path) -> None
     scanner.writer.flush()
     assert len(snapshot(database)["device_days"]) == 1
     assert snapshot(database)["domains"][0][3] == 2  # hits: the failed batch counts no more
+
+
+def test_two_scans_beside_each_other_count_each_device_once(tmp_path: Path) -> None:
+    """A writer appends to a row it stored the devices it has not stored there; a scan beside
+    it may have stored one of them meanwhile. The row then names that device twice, and
+    every count of devices, the retention's too, still counts it once."""
+    database = tmp_path / "inventory.db"
+    first, second = scanner_for(database).writer, scanner_for(database).writer
+    moment = 1_600_000_000.0
+    one, two, three = (bytes([10, 0, 0, number]) for number in (7, 8, 9))
+    seen = Observation(moment, one, "www.magister.net", "dns")
+    first.add([seen])
+    first.flush()
+    second.add([seen._replace(client=two)])  # a row it did not store: merged
+    second.flush()
+    first.add([seen._replace(client=two), seen._replace(client=three)])  # appended
+    first.flush()
+    connection = sqlite3.connect(database)
+    [(devices,)] = connection.execute("SELECT devices FROM device_days").fetchall()
+    assert sorted(json.loads(devices)) == [1, 2, 2, 3]
+    connection.close()
+    inventory = open_database(database)
+    assert [item["devices"] for item in queries.domains(inventory)] == [3]
+    assert [(item["app"], item["devices"]) for item in queries.apps(
+        inventory, Catalog.load())] == [("magister", 3)]
+    folded = purge(inventory, Config(), today=date.today() + timedelta(days=31))
+    assert folded.device_rows_deleted == 3
+    assert inventory.conn.execute("SELECT devices FROM daily").fetchall() == [(3,)]
+    assert [item["devices"] for item in queries.domains(inventory)] == [3]
 
 
 @pytest.mark.parametrize("remembered", [500_000, 1])

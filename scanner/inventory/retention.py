@@ -54,7 +54,8 @@ def purge(database: sqlite_utils.Database, config: Config,
         # Distinct devices per domain and per app, kept as plain numbers per day.
         connection.execute(
             "INSERT INTO daily (day, site, segment, domain_id, hits, devices, stored) "
-            "SELECT day, site, segment, domain_id, 0, json_array_length(devices), stored "
+            "SELECT day, site, segment, domain_id, 0, "
+            "(SELECT count(DISTINCT value) FROM json_each(devices)), stored "
             "FROM device_days WHERE stored < ? "
             "ON CONFLICT (day, site, segment, domain_id) DO UPDATE SET "
             "devices = max(coalesce(devices, 0), excluded.devices)",
@@ -70,8 +71,9 @@ def purge(database: sqlite_utils.Database, config: Config,
             (device_cutoff,),
         )
         device_rows = connection.execute(  # a device's day with a name: what was kept
-            "SELECT coalesce(sum(json_array_length(devices)), 0) FROM device_days "
-            "WHERE stored < ?", (device_cutoff,)).fetchone()[0]
+            "SELECT count(*) FROM (SELECT DISTINCT x.domain_id, x.day, x.site, x.segment, "
+            "j.value FROM device_days x, json_each(x.devices) j WHERE x.stored < ?)",
+            (device_cutoff,)).fetchone()[0]
         connection.execute("DELETE FROM device_days WHERE stored < ?", (device_cutoff,))
         devices = 0
         if device_rows:  # only rows deleted now can leave a device behind: no scan otherwise

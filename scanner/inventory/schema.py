@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS daily_apps (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS device_days (
     day TEXT NOT NULL, site TEXT NOT NULL, segment TEXT NOT NULL, domain_id INTEGER NOT NULL,
-    devices TEXT NOT NULL,  -- the devices.id of every device that asked, a JSON array
+    devices TEXT NOT NULL,  -- the devices.id of every device that asked, a JSON array (one
+                            -- twice if two scans wrote at once: counts are of distinct ids)
     stored TEXT NOT NULL,  -- when appradar first stored this row: retention counts from here
     PRIMARY KEY (domain_id, day, site, segment)  -- a domain's rows together, no index for it
 ) WITHOUT ROWID;

@@ -378,7 +378,8 @@ class InventoryWriter:
         )
         self._reattribute_aliases(batch, targets)
         ids = self._ids_for(batch.names)
-        new_device_days = self._not_yet_stored(batch.device_days)
+        fresh, grown = self._not_yet_stored(batch.device_days)
+        new_device_days = fresh | grown
         devices = set().union(*new_device_days.values())
         execute_many("INSERT OR IGNORE INTO devices (pseudonym) VALUES (?)",
                      [(device,) for device in sorted(devices)])
@@ -392,31 +393,39 @@ class InventoryWriter:
             [(day, self.site, segment, ids[name], hits, stored)
              for (day, segment, name), hits in batch.daily.items()],
         )
-        # A row's devices are a set: those of an earlier batch or scan are merged in
-        execute_many(
-            "INSERT INTO device_days (domain_id, day, site, segment, stored, devices) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (domain_id, day, site, segment) "
-            "DO UPDATE SET devices = (SELECT json_group_array(value) FROM ("
-            "SELECT value FROM json_each(device_days.devices) "
-            "UNION SELECT value FROM json_each(excluded.devices)))",
-            sorted((ids[name], day, self.site, segment, stored,
-                    "[" + ",".join(map(id_text.__getitem__, devices)) + "]")
-                   for (day, segment, name), devices in new_device_days.items()),
-        )
+        insert = ("INSERT INTO device_days (domain_id, day, site, segment, stored, devices) "
+                  "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (domain_id, day, site, segment) "
+                  "DO UPDATE SET devices = ")
+
+        def arrays(device_days: dict[DeviceDay, set[str]]) -> list[tuple]:
+            return sorted((ids[name], day, self.site, segment, stored,
+                           "[" + ",".join(map(id_text.__getitem__, devices)) + "]")
+                          for (day, segment, name), devices in device_days.items())
+
+        # A row's devices are a set. One another scan may have stored is merged with them;
+        execute_many(insert + "(SELECT json_group_array(value) FROM ("
+                     "SELECT value FROM json_each(device_days.devices) "
+                     "UNION SELECT value FROM json_each(excluded.devices)))", arrays(fresh))
+        # one this writer stored lacks only the devices it had not: they are appended (a
+        # scan beside it may have added one too; the queries count distinct devices)
+        execute_many(insert + "substr(device_days.devices, 1, length(device_days.devices) - 1)"
+                     " || ',' || substr(excluded.devices, 2)", arrays(grown))
         remember_apps(self.database, self.catalog, {row[1] for row in rows if row[1]})
         return new_device_days
 
     def _not_yet_stored(self, device_days: dict[DeviceDay, set[str]]
-                        ) -> dict[DeviceDay, set[str]]:
+                        ) -> tuple[dict[DeviceDay, set[str]], dict[DeviceDay, set[str]]]:
+        """The rows this writer has not stored, and those it has, with only the devices
+        they lack."""
         stored = self._stored_device_days
-        new = {}
+        fresh, grown = {}, {}
         for key, devices in device_days.items():
             known = stored.get(key)
             if known is None:
-                new[key] = devices
+                fresh[key] = devices
             elif not devices <= known:
-                new[key] = devices - known
-        return new
+                grown[key] = devices - known
+        return fresh, grown
 
     def _attribute(self, name: str, targets: dict[str, str]) -> Attribution:
         return attribute(name, self.catalog,
