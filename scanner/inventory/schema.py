@@ -134,14 +134,20 @@ def _add_later_columns(database: sqlite_utils.Database) -> None:
                 _rebuild(database, name, [column.name for column in older.columns])
 
 
+def _created(table: str) -> str:
+    """The statement in TABLES that creates `table`."""
+    create = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \(.*?\n\)(?: WITHOUT ROWID)?;",
+                       TABLES, re.S)
+    assert create is not None, table
+    return create.group(0)
+
+
 def _rebuild(database: sqlite_utils.Database, table: str, columns: list[str]) -> None:
     """Recreate `table` as TABLES defines it now and copy its rows over (SQLite cannot drop a
     constraint in place)."""
-    create = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \(.*?\n\);", TABLES, re.S)
-    assert create is not None, table
     names = ", ".join(columns)
     database.execute(f"ALTER TABLE {table} RENAME TO {table}_before")
-    database.execute(create.group(0))
+    database.execute(_created(table))
     database.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {table}_before")
     database.execute(f"DROP TABLE {table}_before")
 
@@ -162,10 +168,7 @@ def _upgrade_to_3(database: sqlite_utils.Database) -> None:
     with database.conn:
         database.execute("BEGIN")
         if per_device:
-            create = re.search(r"CREATE TABLE IF NOT EXISTS device_days \(.*?\n\) WITHOUT ROWID;",
-                               TABLES, re.S)
-            assert create is not None
-            database.execute(create.group(0).replace("device_days", "device_sets", 1))
+            database.execute(_created("device_days").replace("device_days", "device_sets", 1))
             database.execute(
                 "INSERT INTO device_sets (day, site, segment, domain_id, devices, stored) "
                 "SELECT day, site, segment, domain_id, json_group_array(device_id), min(stored) "
