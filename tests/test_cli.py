@@ -6,7 +6,11 @@ import csv
 import io
 import json
 import struct
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import PCAP
 from tests.packets import dns_query, udp_dns, write_pcap, write_raw_pcap
@@ -505,3 +509,29 @@ def test_boards_see_apps_and_exports_per_site(app, tmp_path: Path) -> None:
     for column in ("Privacyconvenant", "Centrale DPIA",
                    "Dichtstbijzijnde registerregel (zekerheid)"):
         assert column in header
+
+
+def started(code: str) -> str:
+    """What `code` prints in a new Python process, run outside the checkout."""
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                          text=True, cwd=ROOT.parent).stdout.strip()
+
+
+def test_start_imports_no_library_a_command_may_not_need() -> None:
+    """numpy and pandas (which sqlite-utils takes when installed), capture, register
+    matching and the report cost every command's start, so none is imported by it."""
+    left_out = ("numpy", "pandas", "scapy", "openpyxl", "rapidfuzz", "jinja2")
+    imported = started(f"import sys, scanner.cli; print([m for m in {left_out!r} "
+                       "if m in sys.modules])")
+    assert imported == "[]"
+
+
+def test_numpy_stays_importable_after_appradar() -> None:
+    numpy = pytest.importorskip("numpy")
+    assert started("import scanner.cli, numpy; print(numpy.__version__)") == numpy.__version__
+
+
+def test_a_program_that_imported_numpy_first_keeps_it_in_sqlite_utils() -> None:
+    pytest.importorskip("numpy")
+    assert started("import numpy, scanner.cli, sqlite_utils.db; "
+                   "print(sqlite_utils.db.np is numpy)") == "True"
