@@ -821,24 +821,66 @@ Tally_tsv(Tally *self, PyObject *args)
     return punted == NULL ? NULL : Py_BuildValue("(Nnn)", punted, stopped_at, lines);
 }
 
-/* Open addressing for drain(): an entry is a hash and 1 + the index it stands for (0: empty). */
+/* Numbers for drain(): open addressing over (hash, 1 + the number it stands for; 0: empty),
+ * grown as it fills. A drain holds far fewer groups and clients than keys, so a table sized
+ * by what it holds stays in the processor's cache, where one sized by the keys did not. */
 typedef struct {
     uint64_t hash;
     uint32_t index;
 } Entry;
 
-/* The number of the key in `entry`; if the entry is empty, the next number of `*count`, and
- * `record` is kept in `first_record` as where that key was first seen. */
-static uint32_t
-numbered(Entry *entry, uint64_t hash, Py_ssize_t *count, uint32_t *first_record,
-         Py_ssize_t record)
+#ifndef NUMBERING_START
+#define NUMBERING_START 1024  /* a power of two; a build for tests may start smaller */
+#endif
+
+typedef struct {
+    Entry *entries;
+    Py_ssize_t capacity, count;
+    uint32_t *first_record;  /* per number, the record where it was first seen */
+} Numbering;
+
+static int
+numbering_grow(Numbering *numbering)
 {
-    if (entry->index == 0) {
-        entry->hash = hash;
-        entry->index = (uint32_t)(++*count);
-        first_record[*count - 1] = (uint32_t)record;
+    Py_ssize_t capacity = numbering->capacity * 2, mask = capacity - 1;
+    Entry *entries = PyMem_Calloc((size_t)capacity, sizeof(Entry));
+    if (entries == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
-    return entry->index - 1;
+    for (Py_ssize_t i = 0; i < numbering->capacity; i++) {
+        Entry old = numbering->entries[i];
+        if (old.index == 0) {
+            continue;
+        }
+        Py_ssize_t slot = (Py_ssize_t)(old.hash & (uint64_t)mask);
+        while (entries[slot].index != 0) {
+            slot = (slot + 1) & mask;
+        }
+        entries[slot] = old;
+    }
+    PyMem_Free(numbering->entries);
+    numbering->entries = entries;
+    numbering->capacity = capacity;
+    return 0;
+}
+
+/* The number of the key in `entry`, found for `hash`; if the entry is empty, the next
+ * number, first seen in `record`. -1 (with an exception set) if the table could not grow. */
+static Py_ssize_t
+numbered(Numbering *numbering, Entry *entry, uint64_t hash, Py_ssize_t record)
+{
+    if (entry->index != 0) {
+        return entry->index - 1;
+    }
+    Py_ssize_t number = numbering->count++;
+    entry->hash = hash;
+    entry->index = (uint32_t)(number + 1);
+    numbering->first_record[number] = (uint32_t)record;
+    if (numbering->count * 2 > numbering->capacity && numbering_grow(numbering) < 0) {
+        return -1;
+    }
+    return number;
 }
 
 static const char *
@@ -863,29 +905,26 @@ decoded(const char *text, Py_ssize_t length)
 static PyObject *
 Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
 {
-    Py_ssize_t size = self->size, capacity = 16;
-    while (capacity < size * 2) {
-        capacity *= 2;
-    }
-    Py_ssize_t mask = capacity - 1;
-    const Record **records = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(Record *));
-    uint32_t *group_of = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
-    uint32_t *client_of = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
-    uint32_t *group_record = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
-    uint32_t *client_record = PyMem_Malloc((size_t)(size ? size : 1) * sizeof(uint32_t));
+    Py_ssize_t size = self->size, room = size ? size : 1;
+    const Record **records = PyMem_Malloc((size_t)room * sizeof(Record *));
+    uint32_t *group_of = PyMem_Malloc((size_t)room * sizeof(uint32_t));
+    uint32_t *client_of = PyMem_Malloc((size_t)room * sizeof(uint32_t));
+    Numbering groups_seen = {PyMem_Calloc(NUMBERING_START, sizeof(Entry)), NUMBERING_START, 0,
+                             PyMem_Malloc((size_t)room * sizeof(uint32_t))};
+    Numbering clients_seen = {PyMem_Calloc(NUMBERING_START, sizeof(Entry)), NUMBERING_START,
+                              0, PyMem_Malloc((size_t)room * sizeof(uint32_t))};
+    uint32_t *group_record = groups_seen.first_record, *client_record = clients_seen.first_record;
     Py_ssize_t *group_start = PyMem_Calloc((size_t)size + 1, sizeof(Py_ssize_t));
-    Entry *groups_table = PyMem_Calloc((size_t)capacity, sizeof(Entry));
-    Entry *clients_table = PyMem_Calloc((size_t)capacity, sizeof(Entry));
     PyObject *clients = NULL, *groups = NULL, *result = NULL;
     PyObject *member_clients = NULL, *member_hits = NULL, *member_first = NULL,
              *member_last = NULL;
     if (records == NULL || group_of == NULL || client_of == NULL || group_record == NULL ||
-        client_record == NULL || group_start == NULL || groups_table == NULL ||
-        clients_table == NULL) {
+        client_record == NULL || group_start == NULL || groups_seen.entries == NULL ||
+        clients_seen.entries == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t group_count = 0, client_count = 0, at = 0;
+    Py_ssize_t at = 0;
     for (Py_ssize_t i = 0; i < size; i++) {
         const Record *record = (const Record *)(self->arena + at);
         const char *key = record_key(record);
@@ -898,11 +937,11 @@ Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
         uint64_t hash = hash_bytes(hash_bytes(1469598103934665603ULL ^
                                               ((uint64_t)record->day << 8 | record->flag),
                                               key, name_length), port, port_length) | 1;
-        Py_ssize_t slot = (Py_ssize_t)(hash & (uint64_t)mask);
-        for (; groups_table[slot].index != 0; slot = (slot + 1) & mask) {
-            const Record *other = records[group_record[groups_table[slot].index - 1]];
+        Py_ssize_t mask = groups_seen.capacity - 1, slot = (Py_ssize_t)(hash & (uint64_t)mask);
+        for (; groups_seen.entries[slot].index != 0; slot = (slot + 1) & mask) {
+            const Record *other = records[group_record[groups_seen.entries[slot].index - 1]];
             const char *other_key = record_key(other);
-            if (groups_table[slot].hash == hash && other->day == record->day &&
+            if (groups_seen.entries[slot].hash == hash && other->day == record->day &&
                 other->flag == record->flag && other->lengths[0] == name_length &&
                 other->lengths[2] == port_length &&
                 memcmp(other_key, key, (size_t)name_length) == 0 &&
@@ -911,21 +950,28 @@ Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
                 break;
             }
         }
-        group_of[i] = numbered(&groups_table[slot], hash, &group_count, group_record, i);
-        group_start[group_of[i] + 1]++;
+        Py_ssize_t group = numbered(&groups_seen, &groups_seen.entries[slot], hash, i);
 
         hash = hash_bytes(1469598103934665603ULL, client, client_length) | 1;
-        for (slot = (Py_ssize_t)(hash & (uint64_t)mask); clients_table[slot].index != 0;
+        mask = clients_seen.capacity - 1;
+        for (slot = (Py_ssize_t)(hash & (uint64_t)mask); clients_seen.entries[slot].index != 0;
              slot = (slot + 1) & mask) {
-            const Record *other = records[client_record[clients_table[slot].index - 1]];
-            if (clients_table[slot].hash == hash && other->lengths[1] == client_length &&
+            const Record *other = records[client_record[clients_seen.entries[slot].index - 1]];
+            if (clients_seen.entries[slot].hash == hash && other->lengths[1] == client_length &&
                 memcmp(record_key(other) + other->lengths[0], client,
                        (size_t)client_length) == 0) {
                 break;
             }
         }
-        client_of[i] = numbered(&clients_table[slot], hash, &client_count, client_record, i);
+        Py_ssize_t client_number = numbered(&clients_seen, &clients_seen.entries[slot], hash, i);
+        if (group < 0 || client_number < 0) {
+            goto done;
+        }
+        group_of[i] = (uint32_t)group;
+        client_of[i] = (uint32_t)client_number;
+        group_start[group + 1]++;
     }
+    Py_ssize_t group_count = groups_seen.count, client_count = clients_seen.count;
     for (Py_ssize_t group = 0; group < group_count; group++) {
         group_start[group + 1] += group_start[group];
     }
@@ -1015,8 +1061,8 @@ done:
     PyMem_Free(group_record);
     PyMem_Free(client_record);
     PyMem_Free(group_start);
-    PyMem_Free(groups_table);
-    PyMem_Free(clients_table);
+    PyMem_Free(groups_seen.entries);
+    PyMem_Free(clients_seen.entries);
     if (result != NULL) {
         if (self->slots != NULL) {  /* kept, at the size it grew to: the next keys need it */
             memset(self->slots, 0, (size_t)self->capacity * sizeof(Slot));
