@@ -125,6 +125,17 @@ def test_killed_scan_leaves_a_consistent_database(tmp_path: Path) -> None:
     assert snapshot(database) == snapshot(clean)
 
 
+def running(database: Path) -> bool:
+    """Whether a scan into `database` has recorded its run and not yet finished it."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            row = connection.execute("SELECT finished FROM runs").fetchone()
+        connection.close()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] is None
+
+
 def test_sigterm_stops_cleanly_with_exit_130(tmp_path: Path) -> None:
     capture = tmp_path / "day.pcap"
     subprocess.run([sys.executable, str(ROOT / "bench" / "make_school_day.py"), str(capture),
@@ -133,7 +144,9 @@ def test_sigterm_stops_cleanly_with_exit_130(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "scanner", "scan", str(capture), "--db", str(database)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    started = time.monotonic() + 30
+    while not running(database) and time.monotonic() < started:
+        time.sleep(0.02)  # until the scan has begun: start-up alone may take a second or not
     process.send_signal(signal.SIGTERM)
     _, error = process.communicate(timeout=60)
     assert process.returncode == 130, error
