@@ -68,6 +68,17 @@ def test_pcapng_sections_interfaces_and_resolutions(tmp_path: Path) -> None:
     ]
 
 
+def test_a_pcapng_time_no_day_holds_is_a_damaged_packet(tmp_path: Path) -> None:
+    """A timestamp of 2**48 seconds (a tick of one second, a damaged count) would give the
+    inventory a year no query can print: the packet is reported and skipped."""
+    path = tmp_path / "damaged.pcapng"
+    path.write_bytes(_section() + _interface(1, resolution=0) + _packet(0, 2**48, FRAMES[0])
+                     + _packet(0, 1_700_000_000, FRAMES[1]))
+    reader = CaptureReader(path)
+    assert [(number, stamp) for number, stamp, _link, _frame in reader] == [(2, 1_700_000_000)]
+    assert reader.problems == ["packet #1: time out of range (2.81475e+14)"]
+
+
 def test_pcapng_from_the_corpus_with_two_interfaces() -> None:
     frames = list(CaptureReader(PCAP / "zeek__pcapng-multi-interface.pcapng"))
     assert len(frames) == 6

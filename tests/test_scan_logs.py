@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import sqlite3
 import time
 from datetime import date, timedelta
@@ -581,6 +582,65 @@ def test_mostly_garbage_is_probably_the_wrong_format(app, tmp_path: Path) -> Non
     result = app("scan", str(log), "--format", "dnsmasq")
     assert "probably the wrong format (choose one with --format)" in result.stderr
     assert f"{log}:2: " in result.stderr
+
+
+# Times written as numbers that no calendar day holds, each on its own line 2..6 of a log
+# whose lines 1 and 7 are good: damage to count with its place, never the end of a run.
+NO_DAY_TIMES = ["nan", "inf", "-inf", "1e300", "17000000001234567890.5"]
+
+
+def numeric_time_log(tmp_path: Path, format_name: str) -> Path:
+    times = ["1700000000.5", *NO_DAY_TIMES, "1700000001.5"]
+    names = [f"n{i}.example.org" for i in range(len(times))]
+    if format_name == "zeek-dns-tsv":
+        log = tmp_path / "dns.log"
+        log.write_text("#separator \\x09\n#path\tdns\n#fields\tts\tid.orig_h\tquery\n" + "".join(
+            f"{moment}\t10.0.0.1\t{name}\n" for moment, name in zip(times, names, strict=True)))
+    elif format_name == "zeek-dns-json":
+        log = tmp_path / "dns.json"
+        log.write_text("".join(f'{{"ts":{moment},"uid":"C{i}","id.orig_h":"10.0.0.1",'
+                               f'"query":"{name}"}}\n'
+                               for i, (moment, name) in enumerate(zip(times, names, strict=True))
+                               ).replace("nan", "NaN").replace("inf", "Infinity"))
+    elif format_name == "squid-native":
+        log = tmp_path / "access.log"
+        log.write_text("".join(f"{moment} 5 10.0.0.1 TCP_MISS/200 100 GET http://{name}/ - "
+                               "HIER_DIRECT/192.0.2.1 text/html\n"
+                               for moment, name in zip(times, names, strict=True)))
+    else:
+        log = tmp_path / "pihole-FTL.db"
+        with sqlite3.connect(log) as connection:
+            connection.execute("CREATE TABLE queries (id INTEGER PRIMARY KEY, timestamp INTEGER, "
+                               "type INTEGER, status INTEGER, domain TEXT, client TEXT)")
+            connection.executemany("INSERT INTO queries VALUES (?, ?, 1, 2, ?, '10.0.0.1')",
+                                   [(i + 1, float(moment), name) for i, (moment, name)
+                                    in enumerate(zip(times, names, strict=True))])
+        connection.close()
+    return log
+
+
+@pytest.mark.parametrize("in_c", [True, False], ids=["Tally", "Python"])
+@pytest.mark.parametrize("format_name", ["zeek-dns-tsv", "zeek-dns-json", "squid-native",
+                                         "pihole-ftl-db"])
+def test_a_time_no_day_holds_is_a_malformed_line(app, tmp_path: Path, format_name: str,
+                                                 in_c: bool, monkeypatch) -> None:
+    if not in_c:
+        if format_name != "zeek-dns-tsv":
+            pytest.skip("read in Python either way")
+        monkeypatch.setattr(logs_base, "Tally", None)
+    log = numeric_time_log(tmp_path, format_name)
+    result = app("scan", str(log), "--format", format_name)
+    assert "2 names, 5 malformed" in result.stderr
+    header = 3 if format_name == "zeek-dns-tsv" else 0
+    shown = re.findall(rf"^  {re.escape(str(log))}:(\d+): (.*)$", result.stderr, re.MULTILINE)
+    reasons = {
+        "zeek-dns-json": ["not a JSON object"] * 3 + ["no readable 'ts'"] * 2,  # NaN: no JSON
+        "pihole-ftl-db": [f"unreadable timestamp {value}" for value in
+                          ("None", "inf", "-inf", "1e+300", "1.7000000001234567e+19")],
+    }.get(format_name, [f"unreadable time {value!r}" for value in NO_DAY_TIMES])
+    assert shown == [(str(header + line), reason) for line, reason in enumerate(reasons, 2)]
+    assert {item["domain"] for item in app.json("domains")} == {"n0.example.org",
+                                                                "n6.example.org"}
 
 
 def test_standard_input_is_scanned_like_a_file(tmp_path: Path) -> None:

@@ -227,6 +227,30 @@ def test_zeek_headers_in_the_middle_and_odd_records(tmp_path: Path, blocks: None
     assert set(fast_problems) <= set(problems)
 
 
+@needs_tally
+def test_zeek_times_read_as_float_reads_them(tmp_path: Path, blocks: None) -> None:
+    """Times at the edges of the C reader's fast path (18 digits) and past it, and at the
+    edge of the times a day is given for: the same time, or the same refusal, as Python."""
+    times = {  # time: read (else malformed)
+        "1700000000": True, "1700000000.": True, ".5": True, "0.000001": True,
+        "000001700000000.25": True, "1700000000.12345678": True, "1700000000.123456789": True,
+        "0000000001700000000": True, "253402214399.5": True, "253402214400": False,
+        "123456789012345678": False, "1234567890123456789": False, "9007199254740993": False,
+        "1..2": False, ".": False, "1e9": True, "+1": True, "-1": True, "1_0": True,
+        "nan": False, "inf": False,
+    }
+    text = "#separator \\x09\n#fields\tts\tid.orig_h\tquery\n" + "".join(
+        f"{moment}\t10.0.0.{i}\tt{i}.example.org\n" for i, moment in enumerate(times))
+    path = tmp_path / "dns.log"
+    path.write_text(text)
+    totals, counts, _problems = line_by_line(path, "zeek-dns-tsv")
+    fast_totals, fast_counts, _fast_problems, _ends = counted(path, "zeek-dns-tsv")
+    assert fast_totals == totals
+    assert fast_counts == counts
+    assert sorted(int(key[0].split(".")[0][1:]) for key in totals) == [
+        i for i, read in enumerate(times.values()) if read]
+
+
 PIHOLE_V6 = sorted((DATA / "logs-more" / "dnsmasq").glob("*v6*.log"))
 
 

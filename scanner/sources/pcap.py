@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from scanner.errors import InputError
+from scanner.sources.logs.timestamps import EARLIEST, LATEST
 
 Frame = tuple[int, float, int, bytes]
 
@@ -145,6 +146,8 @@ class CaptureReader:
                 frame = _pcapng_packet(block_type, body, order, interfaces)
                 if frame is None:
                     self.problems.append(f"packet #{number}: packet block names no interface")
+                elif not EARLIEST <= frame[0] < LATEST:  # a damaged count or tick: no day's
+                    self.problems.append(f"packet #{number}: time out of range ({frame[0]:.6g})")
                 else:
                     yield number, frame[0], frame[1], frame[2]
             block_type_raw = read(4)

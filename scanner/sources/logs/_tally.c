@@ -649,46 +649,44 @@ is_unset(const char *text, Py_ssize_t length)
            (length == 7 && memcmp(text, "(empty)", 7) == 0);
 }
 
+/* timestamps.LATEST: 9999-12-31 UTC. A later time is no day's (Python reads the line). */
+#define LATEST_TIME 253402214400.0
+
 /* A Zeek time: digits with at most one point, read as Python's float() reads it. */
 static int
 zeek_time(const char *text, Py_ssize_t length, double *moment)
 {
     char buffer[64];
-    int points = 0;
     if (length == 0 || length >= (Py_ssize_t)sizeof(buffer)) {
         return 0;
     }
+    long long digits = 0;
+    int count = 0, decimals = 0, points = 0;
     for (Py_ssize_t i = 0; i < length; i++) {
         if (text[i] == '.') {
             points++;
+            continue;
         }
-        else if (!is_digit((unsigned char)text[i])) {
+        if (!is_digit((unsigned char)text[i])) {
             return 0;
         }
+        if (count < 18) {
+            digits = digits * 10 + (text[i] - '0');
+        }
+        count++;
+        decimals += points;
     }
     if (points > 1 || (length == 1 && points == 1)) {
         return 0;
     }
-    if (length - points <= 18) {
-        /* Digits up to 2**53 and a power of ten up to 1e22 are exact doubles, so one
-         * division is correctly rounded: the value float() gives (Clinger's fast path),
-         * without strtod's cost. */
-        static const double powers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-                                        1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
-        long long digits = 0;
-        int decimals = 0, after_point = 0;
-        for (Py_ssize_t i = 0; i < length; i++) {
-            if (text[i] == '.') {
-                after_point = 1;
-                continue;
-            }
-            digits = digits * 10 + (text[i] - '0');
-            decimals += after_point;
-        }
-        if (digits <= (1LL << 53)) {
-            *moment = (double)digits / powers[decimals];
-            return 1;
-        }
+    /* Digits up to 2**53 and a power of ten up to 1e18 are exact doubles, so one division
+     * is correctly rounded: the value float() gives (Clinger's fast path), without
+     * strtod's cost. */
+    static const double powers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+    if (count <= 18 && digits <= (1LL << 53)) {
+        *moment = (double)digits / powers[decimals];
+        return *moment < LATEST_TIME;
     }
     memcpy(buffer, text, (size_t)length);
     buffer[length] = '\0';
@@ -698,7 +696,7 @@ zeek_time(const char *text, Py_ssize_t length, double *moment)
         PyErr_Clear();
         return 0;
     }
-    return parsed_to == buffer + length;
+    return parsed_to == buffer + length && *moment < LATEST_TIME;
 }
 
 /* Where the first `limit` separators of [line, end) are; returns how many there are. A
@@ -733,14 +731,34 @@ find_separators(const char *line, const char *end, int separator, int limit,
     return count;
 }
 
+/* Field `index` of a record whose first `found` separators are known; the line's last
+ * field ends where rstrip('\r\n') ends it. */
+static inline void
+field(const char *line, const char *end, const char *const *separators, int found, int index,
+      const char **start, Py_ssize_t *length)
+{
+    if (index > found) {  /* never: a caller checks `found` first */
+        *start = end;
+        *length = 0;
+        return;
+    }
+    const char *at = index == 0 ? line : separators[index - 1] + 1;
+    const char *stop = index < found ? separators[index] : end;
+    if (index == found) {
+        while (stop > at && stop[-1] == '\r') {
+            stop--;
+        }
+    }
+    *start = at;
+    *length = stop - at;
+}
+
 /* One Zeek TSV record: 1 counted or read without a name, 0 for Python, -1 on an error. */
 static int
 tsv_line(Tally *self, void *context, const char *line, const char *end, long long number)
 {
     const Layout *layout = context;
-    const char *field_start[256];
-    Py_ssize_t field_length[256];
-    const char *separators[256];
+    const char *separators[256];  /* the first `found` are set, and only they are read */
     if (layout->name_at < 0) {
         return 0;
     }
@@ -748,41 +766,37 @@ tsv_line(Tally *self, void *context, const char *line, const char *end, long lon
     if (found < layout->limit - 1 || (found == layout->limit - 1 && !layout->strip_last)) {
         return 0;  /* fewer fields than the header names, or the last one's end unknown */
     }
-    for (int field = 0; field < layout->limit; field++) {
-        const char *at = field == 0 ? line : separators[field - 1] + 1;
-        const char *stop = field < found ? separators[field] : end;
-        if (field == found) {  /* the line's last field */
-            while (stop > at && stop[-1] == '\r') {
-                stop--;  /* the line's end, as rstrip('\r\n') removes it */
-            }
-        }
-        field_start[field] = at;
-        field_length[field] = stop - at;
-    }
-    const char *name = field_start[layout->name_at];
-    Py_ssize_t name_length = field_length[layout->name_at];
+    const char *name;
+    Py_ssize_t name_length;
+    field(line, end, separators, found, layout->name_at, &name, &name_length);
     if (is_unset(name, name_length)) {
         return 1;
     }
+    const char *text;
+    Py_ssize_t length;
     double moment;
-    if (!zeek_time(field_start[layout->time_at], field_length[layout->time_at], &moment)) {
+    field(line, end, separators, found, layout->time_at, &text, &length);
+    if (!zeek_time(text, length, &moment)) {
         return 0;
     }
     const char *spans[3] = {name, "", ""};
     Py_ssize_t lengths[3] = {name_length, 0, 0};
-    if (layout->client_at >= 0 && !(layout->rd_at >= 0 && field_length[layout->rd_at] == 1 &&
-                                     field_start[layout->rd_at][0] == 'F')) {
-        spans[1] = field_start[layout->client_at];  /* RD=F: a resolver iterating, no device */
-        lengths[1] = field_length[layout->client_at];
+    int iterating = 0;  /* RD=F: a resolver iterating, no device */
+    if (layout->rd_at >= 0) {
+        field(line, end, separators, found, layout->rd_at, &text, &length);
+        iterating = length == 1 && text[0] == 'F';
+    }
+    if (layout->client_at >= 0 && !iterating) {
+        field(line, end, separators, found, layout->client_at, &spans[1], &lengths[1]);
     }
     if (layout->port_at >= 0) {
-        spans[2] = field_start[layout->port_at];
-        lengths[2] = field_length[layout->port_at];
+        field(line, end, separators, found, layout->port_at, &spans[2], &lengths[2]);
     }
     int flag = 0;
     if (layout->qtype_at >= 0) {
-        const char *qtype = field_start[layout->qtype_at];
-        Py_ssize_t qtype_length = field_length[layout->qtype_at];
+        const char *qtype;
+        Py_ssize_t qtype_length;
+        field(line, end, separators, found, layout->qtype_at, &qtype, &qtype_length);
         if (qtype_length == 3 && (memcmp(qtype, "249", 3) == 0 || memcmp(qtype, "250", 3) == 0)) {
             return 0;  /* TKEY, TSIG (dns.KEY_EXCHANGES): a key name, which Python marks */
         }

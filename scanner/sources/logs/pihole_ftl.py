@@ -20,6 +20,7 @@ from pathlib import Path
 from scanner.errors import InputError
 from scanner.extract import Observation
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, open_binary
+from scanner.sources.logs.timestamps import EARLIEST, LATEST
 
 NAME = "pihole-ftl-db"
 MAGIC = b"SQLite format 3\x00"
@@ -93,7 +94,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                 name = name_of(row_id, raw)
                 if name is None:
                     continue
-                if not isinstance(timestamp, int | float):
+                if not (isinstance(timestamp, int | float) and EARLIEST <= timestamp < LATEST):
                     bad(row_id, f"unreadable timestamp {timestamp!r}")
                     continue
                 client = clients[address] if isinstance(address, str) else b""

@@ -37,6 +37,7 @@ from pathlib import Path
 from scanner.extract import Observation
 from scanner.names import host_from_header
 from scanner.sources.logs.base import LogFormat, LogReader, Parsed, head_lines, mostly
+from scanner.sources.logs.timestamps import seconds
 
 NAME = "squid-native"
 _LINE = re.compile(r"\d{9,10}(?:\.\d+)? +-?\d+ \S+ (?:\d+ )?[A-Z_]+/\d{3} \d+ \S+ \S+")
@@ -93,7 +94,7 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
                                 f"{len(fields)} fields, a native access.log line has 10")
             continue
         try:
-            moment = float(fields[0])
+            moment = seconds(fields[0])
         except ValueError:
             bad(number, f"unreadable time {fields[0][:40]!r}")
             continue

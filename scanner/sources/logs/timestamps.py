@@ -33,6 +33,10 @@ MONTHS |= {name: number for number, names in enumerate((
     for name in names.split()}
 CACHE_LIMIT = 65_536
 FUTURE_SLACK = 86_400.0
+# The times a calendar day can be given for in any zone: Python's years 1 to 9999, a day
+# short at each end. A number outside ('nan', 'inf', twenty digits) is damage, not a time.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC).timestamp()
+LATEST = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
 
 _PRI = re.compile(r"<\d{1,3}>(?:1 )?")
 _ISO = re.compile(
@@ -81,6 +85,15 @@ def zone_from_text(text: str) -> tzinfo | None:
         return timezone(timedelta(minutes=-total if sign == "-" else total))
     named = _ZONE_NAMES.get(text.upper())
     return None if named is None else timezone(timedelta(minutes=named))
+
+
+def seconds(text: str) -> float:
+    """A time written as POSIX seconds ('1700000000.25'); ValueError for text that is no
+    number, or no time a day can be given for."""
+    moment = float(text)
+    if EARLIEST <= moment < LATEST:
+        return moment
+    raise ValueError(f"time out of range {text[:40]!r}")
 
 
 def _fraction(digits: str | None) -> int:

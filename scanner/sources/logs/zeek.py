@@ -47,6 +47,7 @@ from scanner.sources.logs.base import (
     head_lines,
     json_record,
 )
+from scanner.sources.logs.timestamps import seconds
 
 # log → (column with the name, how it was seen, columns that tell this log from the others)
 KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -116,7 +117,7 @@ def _json_kind(head: bytes) -> str | None:
 
 def _time(text: str, reader: LogReader) -> float:
     try:
-        return float(text)
+        return seconds(text)
     except ValueError:
         if text.startswith("XXXX"):  # masked by the btest canonifier
             return 0.0
@@ -229,7 +230,7 @@ def _parse_tsv(kind: str, lines: Iterable[str], path: Path, reader: LogReader,
                 name_of(number, raw)
             continue
         try:
-            moment = float(parts[time_at]) if time_at >= 0 else reader.clock.reference
+            moment = seconds(parts[time_at]) if time_at >= 0 else reader.clock.reference
         except ValueError:
             try:
                 moment = _time(parts[time_at], reader)
