@@ -269,6 +269,11 @@ class Scanner:
             stats.invalid_names = reader.invalid_names
             stats.names = found
             stats.notes = list(reader.problems)  # already `file:line: reason`
+            if (reader.hold_unfinished and not reader.log_format.reads_file
+                    and reader.position < written.st_size):
+                stats.notes.insert(0, f"{path}: its last line is still being written (the log "
+                                      f"changed less than {STILL_WRITTEN:.0f} s ago); the next "
+                                      "scan reads it")
             if reader.warning:
                 stats.notes.insert(0, reader.warning.removeprefix(f"{path}: "))
             elif reader.records and not found and not done:  # known before: the format is right

@@ -249,9 +249,12 @@ def test_a_line_still_being_written_waits_for_the_next_scan(
     log.write_text(whole[:-30])  # the third line cut short
     first = app("scan", str(log))
     assert "2 names, 0 malformed" in first.stderr
+    assert (f"  {log}: its last line is still being written (the log changed less than 60 s "
+            "ago); the next scan reads it\n") in first.stderr
     log.write_text(whole + pihole_lines(3, 2))
     second = app("scan", str(log))
     assert "3 names, 0 malformed" in second.stderr
+    assert "still being written" not in second.stderr
     assert hits(app) == 5
     finished = tmp_path / "old.log"
     finished.write_text(pihole_lines(0, 2).rstrip("\n"))
