@@ -7,6 +7,7 @@ file is never counted twice.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -159,8 +161,11 @@ class Scanner:
                    follow: bool = False) -> FileResult:
         """One file: a capture by its magic bytes, otherwise a log in a known format."""
         try:
-            with open_maybe_gzip(path) as stream:
-                head = stream.read(8)
+            try:
+                with open_maybe_gzip(path) as stream:
+                    head = stream.read(8)
+            except (EOFError, zlib.error, gzip.BadGzipFile):
+                head = b""  # damaged near its start: a log is read up to the damage
             sniffed_capture = self.log_format in (None, "auto") and is_capture(head)
             if sniffed_capture or self.log_format == "pcap":
                 return self._scan_capture(path, totals, run_id)
@@ -269,6 +274,10 @@ class Scanner:
             stats.invalid_names = reader.invalid_names
             stats.names = found
             stats.notes = list(reader.problems)  # already `file:line: reason`
+            if reader.damage:
+                stats.notes.insert(0, f"{path}: compressed data damaged after line "
+                                      f"{reader.lines:,} ({reader.damage}); the lines before "
+                                      "it were read, the rest cannot be")
             if (reader.hold_unfinished and not reader.log_format.reads_file
                     and reader.position < written.st_size):
                 stats.notes.insert(0, f"{path}: its last line is still being written (the log "

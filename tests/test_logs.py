@@ -9,6 +9,8 @@ import json
 import lzma
 import os
 import sqlite3
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from scanner.errors import InputError, UnknownFormat
 from scanner.extract import Observation
-from scanner.sources.logs import REGISTRY, read_log, sniff
+from scanner.sources.logs import REGISTRY, base, read_log, sniff
 from scanner.sources.logs.base import LogReader, open_text
 from scanner.sources.logs.windows_dns import decode
 
@@ -95,6 +97,45 @@ def test_more_real_samples(path: Path) -> None:
     assert reader.sniffed and reader.format == path.parent.name
     assert {item.name for _, item in found} == expected
     assert not reader.probably_wrong_format
+
+
+def test_read_ahead_hands_over_blocks_and_errors_in_order() -> None:
+    """Blocks read by a thread of their own arrive in order; an error of reading is raised
+    where it happened, after the blocks before it; closing early stops the thread."""
+    def blocks(fail_after: int | None) -> Iterator[bytes]:
+        for number in range(6):
+            if number == fail_after:
+                raise EOFError("cut short")
+            yield f"block {number}\n".encode()
+
+    assert list(base._read_ahead(blocks(None))) == [f"block {n}\n".encode() for n in range(6)]
+    got = []
+    with pytest.raises(EOFError, match="cut short"):
+        for block in base._read_ahead(blocks(3)):
+            got.append(block)
+    assert got == [b"block 0\n", b"block 1\n", b"block 2\n"]
+    before = threading.active_count()
+    early = base._read_ahead(blocks(None))
+    assert next(early) == b"block 0\n"
+    early.close()
+    assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz"])
+def test_a_compressed_log_reads_up_to_where_its_data_is_damaged(tmp_path: Path,
+                                                                kind: str) -> None:
+    text = "".join(f"Sep  8 16:{i // 60 % 60:02d}:{i % 60:02d} dnsmasq[577]: query[A] "
+                   f"host{i}.example.org from 10.1.0.{i % 200 + 1}\n" for i in range(40_000))
+    packed = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}[kind](
+        text.encode())
+    path = tmp_path / "pihole.log.cut"
+    path.write_bytes(packed[: len(packed) * 3 // 4])
+    reader, found = observations(path)
+    assert reader.damage  # e.g. 'Compressed file ended before the end-of-stream marker ...'
+    assert 1000 < len(found) < 40_000
+    assert [item.name for _, item in found[:-1]] == [f"host{i}.example.org"
+                                                     for i in range(len(found) - 1)]
+    assert reader.lines in (len(found), len(found) + 1)  # the last line may be cut in two
 
 
 def test_container_wrapped_logs_are_unwrapped(tmp_path: Path) -> None:

@@ -646,6 +646,33 @@ def test_a_time_no_day_holds_is_a_malformed_line(app, tmp_path: Path, format_nam
                                                                 "n6.example.org"}
 
 
+@pytest.mark.parametrize("counted", [False, True], ids=["python", "tally"])
+def test_a_damaged_archive_keeps_what_came_before_the_damage(app, tmp_path: Path,
+                                                             monkeypatch, counted: bool) -> None:
+    """A rotated log cut short (a full disk while it was compressed) or corrupt inside: the
+    lines before the damage are stored, the damage is named, and the archive counts as
+    read; one damaged at its very start is refused with what was wrong, not a traceback."""
+    if not counted:
+        monkeypatch.setattr(logs_base, "Tally", None)
+    packed = gzip.compress(pihole_lines(0, 3600).encode())  # an hour of lines
+    cut = tmp_path / "pihole.log.2.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    result = app("scan", str(cut))
+    stored = hits(app)
+    assert 500 < stored < 3600
+    assert re.search(rf"^  {re.escape(str(cut))}: compressed data damaged after line "
+                     r"[\d,]+ \(Compressed file ended before the end-of-stream marker was "
+                     r"reached\); the lines before it were read, the rest cannot be$",
+                     result.stderr, re.MULTILINE)
+    assert "already imported" in app("scan", str(cut)).stderr
+    assert hits(app) == stored
+    corrupt = tmp_path / "pihole.log.3.gz"
+    corrupt.write_bytes(packed[:20] + bytes(2000) + packed[2020:])
+    result = app("scan", str(corrupt), expect=1)
+    assert result.stderr.startswith(f"Error: {corrupt}: compressed data damaged at its start "
+                                    "(Error -3 while decompressing data: ")
+
+
 def test_standard_input_is_scanned_like_a_file(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -9,7 +9,9 @@ import ipaddress
 import shutil
 import sqlite3
 import sysconfig
+import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 from scanner.config import Segments
 from scanner.errors import InputError
 from scanner.sources.logs import REGISTRY, base, read_log
-from scanner.sources.logs.timestamps import local_day
+from scanner.sources.logs.timestamps import Clock, local_day
 from tests.conftest import DATA
 from tests.test_logs import damaged_lines, real_lines
 from tests.test_scan import scanner_for, snapshot
@@ -249,6 +251,29 @@ def test_zeek_times_read_as_float_reads_them(tmp_path: Path, blocks: None) -> No
     assert fast_counts == counts
     assert sorted(int(key[0].split(".")[0][1:]) for key in totals) == [
         i for i, read in enumerate(times.values()) if read]
+
+
+@needs_tally
+def test_a_block_is_counted_without_the_gil_and_the_table_kept_to_itself() -> None:
+    """While one thread counts a block, others run Python (the next block is read and
+    decompressed meanwhile); one that reaches for the same table is refused, not let in."""
+    assert base.Tally is not None
+    tally = base.Tally(local_day)
+    lines = "".join(f"Sep  8 16:{i // 600 % 60:02d}:{i % 60:02d} dnsmasq[577]: query[A] "
+                    f"host{i % 5000}.example.org from 10.1.{i % 7}.{i % 200 + 1}\n"
+                    for i in range(400_000)).encode()
+    clock = Clock(UTC, 1_700_000_000.0)
+    counting = threading.Thread(target=tally.dnsmasq,
+                                args=(lines, 1, lambda minute: clock(minute + ":00")))
+    refused = []
+    counting.start()
+    while counting.is_alive() and not refused:
+        try:
+            tally.drain()
+        except RuntimeError as error:
+            refused.append(str(error))
+    counting.join()
+    assert refused == ["this Tally is counting a block in another thread"]
 
 
 PIHOLE_V6 = sorted((DATA / "logs-more" / "dnsmasq").glob("*v6*.log"))

@@ -132,6 +132,9 @@ def read_log(path: Path, format_name: str | None = None,
     try:
         with open_binary(path) as handle:
             head = handle.read(HEAD_BYTES)
+            damage = getattr(handle, "damage", None)
+        if damage and not head:
+            raise InputError(f"{path}: compressed data damaged at its start ({damage})")
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     except EOFError:

@@ -78,7 +78,33 @@ typedef struct {
     char minute_text[16];    /* 'Sep  8 16:32' or '2025-05-01 10:33' and its POSIX time, */
     Py_ssize_t minute_length;  /* the last one read (0: none yet) */
     double minute_base;
+    /* While a block is counted the GIL is let go (the thread reading the next block, and
+     * zlib decompressing it, go on meanwhile); a reader that calls Python takes it back
+     * for the call (with_python). NULL: the GIL is held. */
+    PyThreadState *released;
+    int counting;            /* a block is being counted: no other call may use the table */
 } Tally;
+
+/* Take the GIL back for a call into Python while a block is counted without it (a no-op
+ * when it is held); hand what this returns to without_python() after the call. */
+static PyThreadState *
+with_python(Tally *self)
+{
+    PyThreadState *state = self->released;
+    if (state != NULL) {
+        self->released = NULL;
+        PyEval_RestoreThread(state);
+    }
+    return state;
+}
+
+static void
+without_python(Tally *self, PyThreadState *state)
+{
+    if (state != NULL) {
+        self->released = PyEval_SaveThread();
+    }
+}
 
 /* Python's own float // (floatobject.c), so an hour here is the hour Python computes. */
 static double
@@ -135,9 +161,11 @@ static int
 grow_slots(Tally *self)
 {
     Py_ssize_t capacity = self->capacity ? self->capacity * 2 : 4096;
-    Slot *slots = PyMem_Calloc((size_t)capacity, sizeof(Slot));
+    Slot *slots = PyMem_RawCalloc((size_t)capacity, sizeof(Slot));  /* no GIL needed */
     if (slots == NULL) {
+        PyThreadState *held = with_python(self);
         PyErr_NoMemory();
+        without_python(self, held);
         return -1;
     }
     for (Py_ssize_t i = 0; i < self->capacity; i++) {
@@ -151,7 +179,7 @@ grow_slots(Tally *self)
         }
         slots[slot] = old;
     }
-    PyMem_Free(self->slots);
+    PyMem_RawFree(self->slots);
     self->slots = slots;
     self->capacity = capacity;
     return 0;
@@ -167,13 +195,17 @@ new_record(Tally *self, Py_ssize_t key_length)
         while (self->arena_used + need > capacity) {
             capacity *= 2;
         }
-        if (capacity / 8 > UINT32_MAX) {
-            PyErr_SetString(PyExc_MemoryError, "too many distinct keys; drain more often");
-            return -1;
-        }
-        char *arena = PyMem_Realloc(self->arena, (size_t)capacity);
+        char *arena = capacity / 8 > UINT32_MAX ? NULL
+                      : PyMem_RawRealloc(self->arena, (size_t)capacity);
         if (arena == NULL) {
-            PyErr_NoMemory();
+            PyThreadState *held = with_python(self);
+            if (capacity / 8 > UINT32_MAX) {
+                PyErr_SetString(PyExc_MemoryError, "too many distinct keys; drain more often");
+            }
+            else {
+                PyErr_NoMemory();
+            }
+            without_python(self, held);
             return -1;
         }
         self->arena = arena;
@@ -184,23 +216,11 @@ new_record(Tally *self, Py_ssize_t key_length)
     return at;
 }
 
-/* The index in `days` of the local day `moment` falls on (-1 with an exception set). */
+/* The index in `days` of the local day `hour` (since the epoch) starts on, as
+ * `day_of_hour` says; -1 with an exception set. Calls Python: the GIL must be held. */
 static Py_ssize_t
-day_index(Tally *self, double moment)
+day_of(Tally *self, long long hour)
 {
-    if (self->cached_day >= 0 && moment >= self->cached_start &&
-        moment < self->cached_start + 3600.0) {
-        return self->cached_day;  /* the hour of the line before: no division */
-    }
-    double hour_value = floor_divide(moment, 3600.0);
-    if (!(fabs(hour_value) < 9e15)) {
-        PyErr_SetString(PyExc_OverflowError, "time out of range");
-        return -1;
-    }
-    long long hour = (long long)hour_value;
-    if (self->cached_day >= 0 && hour == self->cached_hour) {
-        return self->cached_day;
-    }
     PyObject *day = PyObject_CallFunction(self->day_of_hour, "L", hour);
     if (day == NULL) {
         return -1;
@@ -224,6 +244,35 @@ day_index(Tally *self, double moment)
         found = count;
     }
     Py_DECREF(day);
+    return found;
+}
+
+/* The index in `days` of the local day `moment` falls on (-1 with an exception set). */
+static Py_ssize_t
+day_index(Tally *self, double moment)
+{
+    if (self->cached_day >= 0 && moment >= self->cached_start &&
+        moment < self->cached_start + 3600.0) {
+        return self->cached_day;  /* the hour of the line before: no division */
+    }
+    double hour_value = floor_divide(moment, 3600.0);
+    int in_range = fabs(hour_value) < 9e15;
+    long long hour = in_range ? (long long)hour_value : 0;
+    if (in_range && self->cached_day >= 0 && hour == self->cached_hour) {
+        return self->cached_day;
+    }
+    PyThreadState *held = with_python(self);  /* a new hour: once in thousands of lines */
+    Py_ssize_t found = -1;
+    if (!in_range) {
+        PyErr_SetString(PyExc_OverflowError, "time out of range");
+    }
+    else {
+        found = day_of(self, hour);
+    }
+    without_python(self, held);
+    if (found < 0) {
+        return -1;
+    }
     self->cached_hour = hour;
     self->cached_start = (double)hour * 3600.0;
     self->cached_day = found;
@@ -317,7 +366,9 @@ count_key(Tally *self, const char *const spans[3], const Py_ssize_t lengths[3], 
         return -1;
     }
     if (day > 0xffff) {
+        PyThreadState *held = with_python(self);
         PyErr_SetString(PyExc_OverflowError, "too many days in one tally");
+        without_python(self, held);
         return -1;
     }
     if (self->pending_count == PIPELINE) {
@@ -420,23 +471,29 @@ minute_time(Tally *self, const char *line, Py_ssize_t length, PyObject *minute_o
             double *base)
 {
     if (self->minute_length != length || memcmp(self->minute_text, line, (size_t)length) != 0) {
+        PyThreadState *held = with_python(self);  /* a new minute: Python reads it */
+        double read = -1.0;
+        int result = 1;
         PyObject *text = PyUnicode_DecodeASCII(line, length, NULL);
-        if (text == NULL) {
-            return -1;
-        }
-        PyObject *value = PyObject_CallOneArg(minute_of, text);
-        Py_DECREF(text);
+        PyObject *value = text == NULL ? NULL : PyObject_CallOneArg(minute_of, text);
+        Py_XDECREF(text);
         if (value == NULL) {
+            result = -1;
             if (PyErr_ExceptionMatches(PyExc_ValueError)) {
                 PyErr_Clear();  /* Python's parser says what is wrong, with the line */
-                return 0;
+                result = 0;
             }
-            return -1;
         }
-        double read = PyFloat_AsDouble(value);
-        Py_DECREF(value);
-        if (read == -1.0 && PyErr_Occurred()) {
-            return -1;
+        else {
+            read = PyFloat_AsDouble(value);
+            Py_DECREF(value);
+            if (read == -1.0 && PyErr_Occurred()) {
+                result = -1;
+            }
+        }
+        without_python(self, held);
+        if (result <= 0) {
+            return result;
         }
         memcpy(self->minute_text, line, (size_t)length);
         self->minute_length = length;
@@ -600,21 +657,42 @@ read_lines(Tally *self, const Py_buffer *block, Py_ssize_t offset, long long fir
            LineReader read, void *context, int stop_at_comment, Py_ssize_t *stopped_at,
            Py_ssize_t *lines)
 {
+    if (self->counting) {
+        PyErr_SetString(PyExc_RuntimeError, "this Tally is counting a block in another thread");
+        return NULL;
+    }
     PyObject *punted = PyList_New(0);
+    if (punted == NULL) {
+        return NULL;
+    }
     const char *start = block->buf, *stop = start + block->len;
     const char *line = start + (offset < 0 ? 0 : offset > block->len ? block->len : offset);
     Py_ssize_t index = 0;
-    while (punted != NULL && line < stop && !(stop_at_comment && *line == '#')) {
+    int failed = 0;
+    self->counting = 1;
+    self->released = PyEval_SaveThread();
+    while (!failed && line < stop && !(stop_at_comment && *line == '#')) {
         const char *newline = memchr(line, '\n', (size_t)(stop - line));
         const char *end = newline ? newline : stop;
         int done = read(self, context, line, end, first_line + index);
-        if (done < 0 || (done == 0 && hand_back(punted, index, line - start, end - start) < 0)) {
-            Py_CLEAR(punted);
+        if (done == 0) {
+            PyThreadState *held = with_python(self);
+            failed = hand_back(punted, index, line - start, end - start) < 0;
+            without_python(self, held);
+        }
+        else {
+            failed = done < 0;
         }
         line = newline ? newline + 1 : stop;
         index++;
     }
     if (settle_pending(self) < 0) {
+        failed = 1;
+    }
+    PyEval_RestoreThread(self->released);
+    self->released = NULL;
+    self->counting = 0;
+    if (failed) {
         Py_CLEAR(punted);
     }
     *stopped_at = line - start;
@@ -654,7 +732,7 @@ is_unset(const char *text, Py_ssize_t length)
 
 /* A Zeek time: digits with at most one point, read as Python's float() reads it. */
 static int
-zeek_time(const char *text, Py_ssize_t length, double *moment)
+zeek_time(Tally *self, const char *text, Py_ssize_t length, double *moment)
 {
     char buffer[64];
     if (length == 0 || length >= (Py_ssize_t)sizeof(buffer)) {
@@ -691,12 +769,14 @@ zeek_time(const char *text, Py_ssize_t length, double *moment)
     memcpy(buffer, text, (size_t)length);
     buffer[length] = '\0';
     char *parsed_to;
+    PyThreadState *held = with_python(self);  /* over 18 digits: rare */
     *moment = PyOS_string_to_double(buffer, &parsed_to, NULL);
-    if (*moment == -1.0 && PyErr_Occurred()) {
+    int unread = *moment == -1.0 && PyErr_Occurred();
+    if (unread) {
         PyErr_Clear();
-        return 0;
     }
-    return parsed_to == buffer + length && *moment < LATEST_TIME;
+    without_python(self, held);
+    return !unread && parsed_to == buffer + length && *moment < LATEST_TIME;
 }
 
 /* Where the first `limit` separators of [line, end) are; returns how many there are. A
@@ -776,7 +856,7 @@ tsv_line(Tally *self, void *context, const char *line, const char *end, long lon
     Py_ssize_t length;
     double moment;
     field(line, end, separators, found, layout->time_at, &text, &length);
-    if (!zeek_time(text, length, &moment)) {
+    if (!zeek_time(self, text, length, &moment)) {
         return 0;
     }
     const char *spans[3] = {name, "", ""};
@@ -919,6 +999,10 @@ decoded(const char *text, Py_ssize_t length)
 static PyObject *
 Tally_drain(Tally *self, PyObject *Py_UNUSED(ignored))
 {
+    if (self->counting) {
+        PyErr_SetString(PyExc_RuntimeError, "this Tally is counting a block in another thread");
+        return NULL;
+    }
     Py_ssize_t size = self->size, room = size ? size : 1;
     const Record **records = PyMem_Malloc((size_t)room * sizeof(Record *));
     uint32_t *group_of = PyMem_Malloc((size_t)room * sizeof(uint32_t));
@@ -1117,8 +1201,8 @@ Tally_dealloc(Tally *self)
 {
     Py_XDECREF(self->day_of_hour);
     Py_XDECREF(self->days);
-    PyMem_Free(self->slots);
-    PyMem_Free(self->arena);
+    PyMem_RawFree(self->slots);
+    PyMem_RawFree(self->arena);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -17,9 +17,13 @@ import io
 import ipaddress
 import lzma
 import os
+import queue
 import re
+import threading
 import time
+import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
@@ -105,8 +109,60 @@ def is_compressed(path: Path) -> bool:
         return probe.read(6).startswith((GZIP, BZIP2, XZ))
 
 
+# What reading a compressed file raises where its data is cut short or corrupt (gzip's
+# BadGzipFile and bz2's invalid stream are OSErrors).
+DAMAGED_DATA = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+class UpToDamage(io.BufferedIOBase):
+    """A compressed file read up to where its data is damaged (cut short or corrupt), which
+    reads as its end: the lines before are kept, and `damage` says what was wrong."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self.stream = stream
+        self.damage: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _guarded(self, read: Callable[[int], bytes], size: int | None) -> bytes:
+        if self.damage is not None:
+            return b""
+        try:
+            return read(-1 if size is None else size)
+        except DAMAGED_DATA as error:
+            self.damage = str(error) or type(error).__name__
+            return b""
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to `size` bytes, gathered a decompressed piece at a time: a damaged piece
+        loses only itself, not the whole read."""
+        pieces, wanted = [], -1 if size is None or size < 0 else size
+        while wanted:
+            piece = self.read1(wanted if wanted > 0 else 1 << 20)
+            if not piece:
+                break
+            pieces.append(piece)
+            wanted = max(wanted - len(piece), 0) if wanted > 0 else -1
+        return b"".join(pieces)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._guarded(self.stream.read1, size)  # type: ignore[attr-defined]
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._guarded(self.stream.readline, size)
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        finally:
+            super().close()
+
+
 def open_binary(path: Path) -> IO[bytes]:
-    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz.
+    """The file's bytes, decompressed when its first bytes say gzip, bzip2 or xz (up to
+    where their data is damaged: `UpToDamage`).
 
     A UTF-16 file (it starts with a byte-order mark) is handed out as UTF-8, so every reader
     sees one encoding; it cannot be read on from a byte offset, only line by line.
@@ -116,11 +172,11 @@ def open_binary(path: Path) -> IO[bytes]:
     if magic.startswith(UTF16_MARKS):
         return cast(IO[bytes], codecs.EncodedFile(open(path, "rb"), "utf-8", "utf-16"))
     if magic.startswith(GZIP):
-        return cast(IO[bytes], gzip.open(path, "rb"))
+        return cast(IO[bytes], UpToDamage(cast(IO[bytes], gzip.open(path, "rb"))))
     if magic.startswith(BZIP2):
-        return bz2.open(path, "rb")
+        return cast(IO[bytes], UpToDamage(bz2.open(path, "rb")))
     if magic.startswith(XZ):
-        return lzma.open(path, "rb")
+        return cast(IO[bytes], UpToDamage(lzma.open(path, "rb")))
     return open(path, "rb")
 
 
@@ -195,6 +251,45 @@ def _line_blocks(handle: IO[bytes], hold_unfinished: bool = False) -> Iterator[B
         if cut > start:
             yield data if start == 0 and cut == len(data) else memoryview(data)[start:cut]
         rest = data[max(cut, start):]
+
+
+def _read_ahead(blocks: Iterator[Block], depth: int = 2) -> Generator[Block, None, None]:
+    """The blocks of `blocks`, read by a thread of their own while the caller counts the
+    ones before: reading waits for the disk, and zlib, bz2 and lzma decompress, without
+    holding the GIL. Errors of reading are raised here, in order; closing this generator
+    stops the thread before the file is closed."""
+    handoff: queue.Queue[Block | BaseException | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def hand(item: Block | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for block in blocks:
+                if not hand(block):
+                    return
+        except BaseException as error:  # raised in the caller's thread, where it belongs
+            hand(error)
+            return
+        hand(None)
+
+    thread = threading.Thread(target=read, name="appradar-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _after_lines(block: bytes, count: int) -> int:
@@ -381,6 +476,7 @@ class LogReader:
     # (byte offset, lines before it): resume a plain log; for a database, (0, last row stored)
     start: tuple[int, int] | None = None
     first_line = 1  # the number the first line read gets
+    damage: str | None = None  # what was wrong where a compressed file's data is damaged
 
     def __iter__(self) -> Iterator[tuple[int, Observation]]:
         self._restart()
@@ -396,8 +492,10 @@ class LogReader:
                 lines = self.unwrap.lines(lines)
             self.lines = yield from parse(lines, self.path, self)
             self.lines = max(self.lines, self.first_line - 1)
+            self.damage = getattr(handle, "damage", None)
 
     def _restart(self) -> None:
+        self.damage = None
         self.lines = self.skipped = self.malformed = self.invalid_names = 0
         self.read = None
         self.problems = []
@@ -455,22 +553,24 @@ class LogReader:
                 number += tallier.feed(stored, b"".join(header), number + 1)[1]
                 tallier.resolve(stored.drain())
             drained_at = number
-            for block in _line_blocks(handle, self.hold_unfinished):
-                position += len(block)
-                if number < done:  # lines an earlier scan stored: read, counted, not handed over
-                    block = bytes(block)
-                    cut = _after_lines(block, done - number)
-                    number += tallier.feed(stored, block[:cut], number + 1)[1]
-                    tallier.resolve(stored.drain())
-                    block = block[cut:]
-                if block:
-                    more, lines = tallier.feed(table, block, number + 1)
-                    found += more
-                    number += lines
-                self.number, self.position = number, position
-                if len(table) >= DRAIN_KEYS or number - drained_at >= DRAIN_LINES:
-                    yield number, _drained(tallier, table, found)
-                    found, drained_at = [], number
+            with closing(_read_ahead(_line_blocks(handle, self.hold_unfinished))) as blocks:
+                for block in blocks:
+                    position += len(block)
+                    if number < done:  # lines an earlier scan stored: read, counted, not handed
+                        block = bytes(block)
+                        cut = _after_lines(block, done - number)
+                        number += tallier.feed(stored, block[:cut], number + 1)[1]
+                        tallier.resolve(stored.drain())
+                        block = block[cut:]
+                    if block:
+                        more, lines = tallier.feed(table, block, number + 1)
+                        found += more
+                        number += lines
+                    self.number, self.position = number, position
+                    if len(table) >= DRAIN_KEYS or number - drained_at >= DRAIN_LINES:
+                        yield number, _drained(tallier, table, found)
+                        found, drained_at = [], number
+            self.damage = getattr(handle, "damage", None)
             if found or len(table):
                 yield number, _drained(tallier, table, found)
         self.lines = max(number, self.first_line - 1)
