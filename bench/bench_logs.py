@@ -26,8 +26,11 @@ Then it runs, each in its own child process so its peak RSS is its own:
 - scan: the same as the command itself, start-up included, for what an administrator waits
   for.
 
-The targets: >= 300,000 lines/s, and >= 25% of the bare loop's rate. Each is printed met or
-not, for what a scan reads and for the whole import.
+The target: >= 300,000 lines/s, and >= 25% of the bare loop's rate, for a Pi-hole log and a
+Zeek dns.log as a school's resolver writes them (the school shape). It is printed met or not,
+for what a scan reads and for the whole import; where eve.json or the uniform worst case fall
+short of it, they are listed beside it with their share. Each mode runs --repeat times, the
+modes in turn, and the best run of each counts.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 TARGET_RATE = 300_000
 TARGET_SHARE = 0.25
+# The logs the target is set for (Pi-hole and Zeek dns.log), in the shape a school's
+# resolver writes them; eve.json and the uniform worst case are measured beside them.
+TARGET_LOGS = ("pihole", "pihole6", "zeek-dns")
+TARGET_SHAPE = "school"
 
 APPS = ["classroom.google.com", "teams.microsoft.com", "magister.net", "somtoday.nl",
         "wikiwijs.nl", "kahoot.it", "youtube.com", "netflix.com", "tiktokv.com",
@@ -284,35 +291,44 @@ def main() -> None:
         child(*arguments.child)
         return
     OUT.mkdir(exist_ok=True)
-    missed: dict[str, list[str]] = {"read": [], "import": []}  # logs short of a target
+    missed: dict[str, list[str]] = {"read": [], "import": []}  # target logs short of it
+    beside: dict[str, list[str]] = {"read": [], "import": []}  # other logs short of it
     print(f"{'log':<21} {'bare lines/s':>13} {'python lines/s':>15} {'read lines/s':>13} "
           f"{'share':>6} {'import lines/s':>15} {'share':>6} {'scan lines/s':>13} "
           f"{'names':>8} {'peak RSS MB':>12}")
+    modes = ("bare", "python", "read", "import", "scan")
     for shape, log, make in [(shape, log, make) for shape in SHAPES for log, make in LOGS]:
         label = f"{log} ({shape})"
         path = OUT / f"{log}-{shape}-{arguments.lines}-{arguments.seed}.log"
         if not path.exists():
             rng = random.Random(arguments.seed)
             make(path, arguments.lines, SHAPES[shape](rng), rng)
-        best = {mode: min((measure(mode, path) for _ in range(arguments.repeat)),
-                          key=lambda run: run[0]["seconds"])
-                for mode in ("bare", "python", "read", "import", "scan")}
+        runs: dict[str, list[tuple[dict, float]]] = {mode: [] for mode in modes}
+        for _ in range(arguments.repeat):  # the modes in turn, so a busy moment hits them alike
+            for mode in modes:
+                runs[mode].append(measure(mode, path))
+        best = {mode: min(found, key=lambda run: run[0]["seconds"])
+                for mode, found in runs.items()}
         lines = best["read"][0]["lines"]
         rate = {mode: lines / run[0]["seconds"] for mode, run in best.items()}
         rate["bare"] = best["bare"][0]["lines"] / best["bare"][0]["seconds"]
         share = {mode: rate[mode] / rate["bare"] for mode in missed}
-        for mode, failed in missed.items():
+        targeted = log in TARGET_LOGS and shape == TARGET_SHAPE
+        for mode in missed:
             if rate[mode] < TARGET_RATE or share[mode] < TARGET_SHARE:
-                failed.append(label)
+                (missed if targeted else beside)[mode].append(f"{label} {share[mode]:.1%}")
         print(f"{label:<21} {rate['bare']:>13,.0f} {rate['python']:>15,.0f} "
               f"{rate['read']:>13,.0f} {share['read']:>6.1%} {rate['import']:>15,.0f} "
               f"{share['import']:>6.1%} {rate['scan']:>13,.0f} "
               f"{best['read'][0]['observations']:>8,} "
               f"{max(run[1] for run in best.values()):>12.1f}")
+    logs = ", ".join(f"{log} ({TARGET_SHAPE})" for log in TARGET_LOGS)
     for mode, failed in missed.items():
-        print(f"{mode}: >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the bare loop "
-              + (f"not met for {', '.join(failed)}" if failed else "met for every log"))
-
+        print(f"{mode}: the target, >= {TARGET_RATE:,} lines/s and >= {TARGET_SHARE:.0%} of the "
+              f"bare loop for {logs}: "
+              + (f"not met for {', '.join(failed)}" if failed else "met"))
+        if beside[mode]:
+            print(f"{mode}: short of it beside the target: {', '.join(beside[mode])}")
 
 if __name__ == "__main__":
     main()
