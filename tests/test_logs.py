@@ -109,12 +109,16 @@ def test_read_ahead_hands_over_blocks_and_errors_in_order() -> None:
             yield f"block {number}\n".encode()
 
     assert list(base._read_ahead(blocks(None))) == [f"block {n}\n".encode() for n in range(6)]
-    got = []
-    with pytest.raises(EOFError, match="cut short"):
-        for block in base._read_ahead(blocks(3)):
-            got.append(block)
-    assert got == [b"block 0\n", b"block 1\n", b"block 2\n"]
+    for fail_after in (0, 1, 2, 3):
+        got = []
+        with pytest.raises(EOFError, match="cut short"):
+            for block in base._read_ahead(blocks(fail_after)):
+                got.append(block)
+        assert got == [f"block {n}\n".encode() for n in range(fail_after)]
     before = threading.active_count()
+    one = base._read_ahead(iter([b"only\n"]))  # a file of one block: read without a thread
+    assert next(one) == b"only\n" and threading.active_count() == before
+    assert list(one) == []
     early = base._read_ahead(blocks(None))
     assert next(early) == b"block 0\n"
     early.close()

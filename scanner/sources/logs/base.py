@@ -258,6 +258,17 @@ def _read_ahead(blocks: Iterator[Block], depth: int = 2) -> Generator[Block, Non
     ones before: reading waits for the disk, and zlib, bz2 and lzma decompress, without
     holding the GIL. Errors of reading are raised here, in order; closing this generator
     stops the thread before the file is closed."""
+    first = next(blocks, None)
+    if first is None:
+        return
+    try:
+        second = next(blocks, None)
+    except BaseException:
+        yield first
+        raise
+    if second is None:  # a file of one block (most archives): no thread to start
+        yield first
+        return
     handoff: queue.Queue[Block | BaseException | None] = queue.Queue(depth)
     stop = threading.Event()
 
@@ -283,6 +294,8 @@ def _read_ahead(blocks: Iterator[Block], depth: int = 2) -> Generator[Block, Non
     thread = threading.Thread(target=read, name="appradar-read-ahead", daemon=True)
     thread.start()
     try:
+        yield first
+        yield second
         while (item := handoff.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
