@@ -1099,6 +1099,29 @@ def test_paloalto_dns_security_lookups(tmp_path: Path) -> None:
                      (4, Observation(moment, packed("10.0.0.26"), "sink.example", "dns"))]
 
 
+def test_paloalto_10_lines_carry_their_own_zone(tmp_path: Path) -> None:
+    """PAN-OS 10 and later write the generated time again with milliseconds and the
+    firewall's offset (field 107): that time is the one taken, whatever zone the reader
+    assumes; an older line has only the local time, read in the reader's zone."""
+    def threat(high_res: str | None) -> str:
+        fields = [""] * (123 if high_res else 70)
+        fields[:8] = ["1", "2025/06/26 12:02:02", "024301003410", "THREAT", "url", "2817",
+                      "2025/06/26 12:02:02", "10.10.200.111"]
+        fields[14], fields[30], fields[31] = "ssl", "block-url", "web.whatsapp.com/"
+        if high_res:
+            fields[107] = high_res
+        return "Jun 26 12:02:04 FW01 " + ",".join(fields) + "\n"
+
+    path = write(tmp_path, "panos.log", threat("2025-06-26T12:02:04.099+03:00")
+                 + threat(None) + threat("2025-06-26T09:02:05Z"))
+    reader, found = observations(path, timezone=ZoneInfo("Europe/Amsterdam"))
+    assert (reader.format, reader.records, reader.malformed) == ("paloalto-csv", 3, 0)
+    assert [item.time for _, item in found] == [
+        datetime(2025, 6, 26, 9, 2, 4, 99000, tzinfo=UTC).timestamp(),
+        datetime(2025, 6, 26, 10, 2, 2, tzinfo=UTC).timestamp(),  # 12:02 in Amsterdam
+        datetime(2025, 6, 26, 9, 2, 5, tzinfo=UTC).timestamp()]
+
+
 def test_coredns_through_kubectl_timestamps_with_banner_klog_and_loop_probe(
         tmp_path: Path) -> None:
     """`kubectl logs --prefix --timestamps` puts a time before the banner and client-go's

@@ -11,8 +11,10 @@ looked up; PAN-OS 8 and 9 leave it empty and name it only in the threat, field 3
 when the application is `ssl`, as `http` for other
 URLs and as `dns` for lookups. TRAFFIC, SYSTEM, CONFIG and other THREAT subtypes are valid
 lines without a name. A CSV exported from the web UI starts with a row of column names
-(`Domain,Receive Time,Serial #,…`), which is skipped. Times are the firewall's local time
-without zone, read in the reader's zone.
+(`Domain,Receive Time,Serial #,…`), which is skipped. The time is PAN-OS 10's and later's
+high-resolution timestamp, field 107 of a THREAT line, with milliseconds and the firewall's
+offset ('2025-06-26T12:02:04.099+03:00'); before PAN-OS 10, the generated time, the
+firewall's local time without zone, read in the reader's zone.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ NAME = "paloalto-csv"
 _RECORD = re.compile(r"(?:^|[\s>])([^\s,]*),(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d),[^,]*,"
                      r"(TRAFFIC|THREAT|SYSTEM|CONFIG|HIP-MATCH|GLOBALPROTECT|USERID|"
                      r"AUTHENTICATION|DECRYPTION|CORRELATION|TUNNEL|GTP|SCTP|IPTAG|URL),")
-GENERATED, SOURCE, APPLICATION, MISC, THREAT = 6, 7, 14, 31, 32
+GENERATED, SOURCE, APPLICATION, MISC, THREAT, HIGH_RES_TIME = 6, 7, 14, 31, 32, 107
+_ZONED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)$")
 _THREAT_NAME = re.compile(r"\([^():\s]*:([^():\s]+)\)\(\d+\)\s*$")  # '(generic:x.net)(3205)'
 
 
@@ -74,7 +77,8 @@ def parse(lines: Iterable[str], path: Path, reader: LogReader) -> Parsed:
         name = name_of(number, raw)
         if name is None:
             continue
-        moment = time_of(number, fields[GENERATED] or fields[1])
+        zoned = fields[HIGH_RES_TIME] if len(fields) > HIGH_RES_TIME else ""
+        moment = time_of(number, zoned if _ZONED.match(zoned) else fields[GENERATED] or fields[1])
         if moment is None:
             continue
         yield number, Observation(moment, clients[fields[SOURCE]], name, how)
