@@ -1058,6 +1058,30 @@ def test_fortigate_relayed_times(tmp_path: Path) -> None:
                      (2, Observation(moment, packed("10.0.0.6"), "bad.example", "sni"))]
 
 
+def test_fortigate_dns_query_and_response_count_once(tmp_path: Path) -> None:
+    """A DNS filter that logs every domain writes each lookup as a query and a response,
+    here the response first, as FortiOS's own log reference shows them; a response alone,
+    and the same name asked again (another xid), count."""
+    def dns(event: str, xid: int, port: int, nanoseconds: int) -> str:
+        return (f'date=2019-05-15 time=15:05:49 logid="150{event == "dns-query"}054000" '
+                f'type="utm" subtype="dns" eventtype="{event}" level="notice" vd="root" '
+                f"eventtime={nanoseconds} sessionid=6887 srcip=10.1.100.22 srcport={port} "
+                f'dstip=172.16.100.100 dstport=53 proto=17 xid={xid} '
+                f'qname="changelogs.ubuntu.com" qtype="AAAA" qtypeval=28 qclass="IN"\n')
+
+    path = write(tmp_path, "fortigate.log",
+                 dns("dns-response", 57945, 50002, 1557957949740931155)
+                 + dns("dns-query", 57945, 50002, 1557957949653103543)
+                 + dns("dns-response", 1200, 50003, 1557957950000000000)
+                 + dns("dns-query", 1201, 50004, 1557957951000000000)
+                 + dns("dns-response", 1201, 50004, 1557957951100000000))
+    reader, found = observations(path)
+    assert (reader.records, reader.malformed) == (5, 0)
+    assert [(number, item.name, round(item.time, 1)) for number, item in found] == [
+        (1, "changelogs.ubuntu.com", 1557957949.7), (3, "changelogs.ubuntu.com", 1557957950.0),
+        (4, "changelogs.ubuntu.com", 1557957951.0)]
+
+
 def test_paloalto_export_with_column_names(tmp_path: Path) -> None:
     """A CSV exported from the web UI starts with the column names: not a malformed line."""
     path = write(tmp_path, "threat.csv", (
